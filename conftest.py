@@ -1,0 +1,98 @@
+"""Test set-up shared by tests/ and the book's examples under docs/.
+
+pytest-codeblocks runs every bare ```python fence of docs/*.md, but a failure report shows
+neither where the block is nor what went wrong. Here each block is compiled with its
+chapter as file name and its own line numbers, so a failure reads docs/FILE.md:LINE with
+the exception type and a traceback whose package frames point back into the book.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import traceback
+from functools import cache
+from pathlib import Path
+
+import pytest
+from pytest_codeblocks.main import stdout_io
+from pytest_codeblocks.plugin import TestBlock
+
+from tools import tangle
+
+ROOT = Path(__file__).resolve().parent
+NAMES = Path(os.environ.get("MICROGPT_NAMES", ROOT.parent / "shared" / "data" / "names.txt"))
+
+
+class OutputMismatch(AssertionError):
+    """A block printed something other than the output shown under it in the book."""
+
+
+def run_block(self: TestBlock) -> None:
+    """Run one python block as the chapter's own code; compare what it prints."""
+    block = self.obj
+    if block.importorskip:
+        pytest.importorskip(block.importorskip)
+    if block.syntax != "python":
+        return ORIGINAL_RUNTEST(self)
+    code = compile("\n" * block.lineno + block.code, str(self.path), "exec")  # the book's line numbers
+    with stdout_io() as out:
+        exec(code, {"__name__": "__main__"})
+    if block.expected_output is not None and out.getvalue() != block.expected_output:
+        diff = difflib.unified_diff(block.expected_output.splitlines(keepends=True),
+                                    out.getvalue().splitlines(keepends=True), "shown in the book", "printed")
+        raise OutputMismatch("the block printed something else than the output shown under it:\n"
+                             + "".join(diff))
+
+
+def report_failure(self: TestBlock, excinfo: pytest.ExceptionInfo) -> str:
+    """docs/FILE.md:LINE, the exception type and message, then the traceback from the block on."""
+    where = f"{self.path.relative_to(ROOT)}:{self.obj.lineno}"
+    head = f"{where}: {excinfo.typename}: {excinfo.value}"
+    if isinstance(excinfo.value, OutputMismatch) or self.obj.syntax != "python":
+        return head
+    tb = excinfo.tb
+    while tb is not None and tb.tb_frame.f_code.co_filename != str(self.path):
+        tb = tb.tb_next  # drop the frames of this harness
+    lines = []
+    for line in traceback.format_exception(excinfo.type, excinfo.value, tb):
+        lines.append(line.rstrip("\n"))
+        frame = line.strip().split('"')
+        if line.lstrip().startswith("File ") and len(frame) > 2 and "/microgpt/" in frame[1]:
+            lines.append(f"    (written at {book_line(frame[1], frame[2])})")
+    return head + "\n\n" + "\n".join(lines)
+
+
+@cache
+def tangled() -> dict:
+    return tangle.generate(ROOT / "docs")[0]
+
+
+def book_line(filename: str, rest: str) -> str:
+    """The chapter line behind a package frame: 'line N, in f' of microgpt/FILE.py."""
+    target = "microgpt/" + filename.rsplit("/microgpt/", 1)[1]
+    n = rest.split("line ", 1)[1].split(",")[0].strip()
+    try:
+        return tangle.where(tangled(), f"{target}:{n}")
+    except ValueError as e:
+        return str(e)
+
+
+ORIGINAL_RUNTEST = TestBlock.runtest
+TestBlock.runtest = run_block
+TestBlock.repr_failure = report_failure
+TestBlock.reportinfo = lambda self: (self.path, self.obj.lineno - 1, f"code block at line {self.obj.lineno}")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("needs_names") and not NAMES.exists():
+        pytest.skip(f"Karpathy's names.txt is not at {NAMES} (set MICROGPT_NAMES to its path)")
+
+
+@pytest.fixture
+def names_txt() -> Path:
+    """The path of Karpathy's names.txt (tests using it are marked needs_names)."""
+    return NAMES
+
+
+collect_ignore_glob = ["tests/fixtures/*"]  # lint fixtures: Markdown that is wrong on purpose

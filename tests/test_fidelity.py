@@ -1,0 +1,68 @@
+"""The package is upstream's program: with seed 42 on names.txt it prints upstream's figures.
+
+The figures are those of Karpathy's microgpt gist (199-line revision) run on makemore's names.txt.
+"""
+
+import random
+import subprocess
+import sys
+from itertools import islice
+from pathlib import Path
+
+import pytest
+
+from microgpt.data import load_docs
+from microgpt.model import GPT, Config
+from microgpt.optim import Adam
+from microgpt.tokenizer import Tokenizer
+from microgpt.train import train
+
+ROOT = Path(__file__).resolve().parent.parent
+UPSTREAM_FIRST_20 = ("3.3660 3.4243 3.1778 3.0664 3.2209 2.9452 3.2894 3.3245 2.8990 3.2229 "
+                     "2.7964 2.9345 3.0544 3.0905 3.0651 2.7337 2.8839 2.8977 2.7073 2.7453").split()
+UPSTREAM_EVERY_100 = "3.3669 2.3097 2.3178 2.3428 2.0645 2.4851 2.3357 2.2632 2.7785 2.6497".split()
+UPSTREAM_SAMPLES = ("kamon ann karai jaire vialan karia yeran anna areli kaina konna keylen liole alerin "
+                    "earan lenne kana lara alela anton").split()
+
+pytestmark = pytest.mark.needs_names
+
+
+def test_first_20_losses_match_upstream(names_txt):
+    rng = random.Random(42)
+    docs = load_docs(names_txt, rng)
+    tokenizer = Tokenizer(docs)
+    model = GPT(Config(), tokenizer.vocab_size, rng)
+    assert (len(docs), tokenizer.vocab_size, len(model.params)) == (32033, 27, 4192)
+    losses = islice(train(model, tokenizer, docs, Adam(model.params), num_steps=1000), 20)
+    assert [f"{loss:.4f}" for loss in losses] == UPSTREAM_FIRST_20
+
+
+@pytest.fixture(scope="module")
+def full_run(names_txt) -> list[str]:
+    """The lines `python -m microgpt --data names.txt` prints: the whole reference run."""
+    done = subprocess.run([sys.executable, "-m", "microgpt", "--data", str(names_txt)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+@pytest.mark.slow
+def test_full_run_prints_what_upstream_prints(full_run):
+    steps = [f"step {s:4d} / 1000 | loss " for s in range(1, 1001)]
+    assert full_run[:3] == ["num docs: 32033", "vocab size: 27", "num params: 4192"]
+    assert [line[:len(s)] for line, s in zip(full_run[3:1003], steps)] == steps
+    losses = [line.rsplit(" ", 1)[1] for line in full_run[3:1003]]
+    assert losses[:20] == UPSTREAM_FIRST_20
+    assert losses[99::100] == UPSTREAM_EVERY_100
+    assert full_run[1003:1005] == ["", "--- inference (new, hallucinated names) ---"]
+    assert full_run[1005:] == [f"sample {i + 1:2d}: {name}" for i, name in enumerate(UPSTREAM_SAMPLES)]
+
+
+@pytest.mark.slow
+def test_the_run_it_chapter_shows_lines_of_the_real_run(full_run):
+    """Every line of the log quoted in 'Run it' is a line the run printed."""
+    text = (ROOT / "docs" / "11-run-it.md").read_text("utf-8")
+    quoted = text.split("<!-- reference run -->", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    shown = [line for line in quoted.splitlines() if line != "..."]
+    assert len(shown) > 40
+    assert all(line in full_run for line in shown), [line for line in shown if line not in full_run]

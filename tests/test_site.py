@@ -1,0 +1,81 @@
+"""The built site: a strict build, file names on tangled blocks, nothing fetched from other hosts."""
+
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from tools import tangle
+
+ROOT = Path(__file__).resolve().parent.parent
+LOADS = {"script": "src", "img": "src", "iframe": "src", "source": "src", "audio": "src", "video": "src",
+         "embed": "src", "link": "href", "object": "data"}  # attributes the browser fetches by itself
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "WARNING" not in done.stderr, done.stderr
+    return out
+
+
+class Fetches(HTMLParser):
+    """The URLs a page makes the browser fetch, and the titles shown on code blocks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.filenames: list[str] = []
+        self._in_filename = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in LOADS and attrs.get(LOADS[tag]):
+            if not (tag == "link" and attrs.get("rel") in ("canonical", "alternate")):
+                self.urls.append(attrs[LOADS[tag]])
+        self._in_filename = tag == "span" and attrs.get("class") == "filename"
+
+    def handle_data(self, data):
+        if self._in_filename:
+            self.filenames.append(data)
+            self._in_filename = False
+
+
+def parse(page: Path) -> Fetches:
+    parser = Fetches()
+    parser.feed(page.read_text("utf-8"))
+    return parser
+
+
+def is_remote(url: str) -> bool:
+    return bool(re.match(r"^(https?:)?//", url.strip(), re.I))
+
+
+def test_no_page_fetches_from_another_host(site):
+    pages = list(site.rglob("*.html"))
+    assert len(pages) >= 15
+    remote = {(p.relative_to(site).as_posix(), u) for p in pages for u in parse(p).urls if is_remote(u)}
+    assert remote == set()
+    for css in site.rglob("*.css"):
+        assert not re.search(r"url\(\s*['\"]?(https?:)?//|@import", css.read_text("utf-8")), css
+
+
+def test_every_tangled_block_shows_its_file_name(site):
+    wanted = Counter()
+    for block in tangle.read_book(ROOT / "docs").blocks:
+        page = Path(block.origin.doc).relative_to("docs").with_suffix("")
+        title = block.target + (f"#{block.chunk}" if block.chunk else "")
+        wanted[page.as_posix(), title] += 1
+    assert len(wanted) >= 12
+    for (page, title), count in wanted.items():
+        shown = parse(site / page / "index.html").filenames
+        assert shown.count(title) == count, (page, title, shown)
