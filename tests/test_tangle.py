@@ -26,6 +26,8 @@ LINT = {  # fixture document -> the one error it must produce
                               "(first at docs/chunk-defined-twice.md:8)",
     "chunk-never-used.md": "docs/chunk-never-used.md:7: chunk 'extra' is never used",
     "placeholder-without-chunk.md": "docs/placeholder-without-chunk.md:5: placeholder '# <<body>>' has no chunk",
+    "prose-line-starting-with-backticks.md": "docs/prose-line-starting-with-backticks.md:4: this line starts "
+                                             "with ``` but is not a fence",
     "does-not-compile.md": "docs/does-not-compile.md:10: microgpt/a.py does not compile",
 }
 

@@ -82,6 +82,10 @@ def read_chapter(doc: str, text: str, book: Book) -> None:
     i = 0
     while i < len(lines):
         m = FENCE.match(lines[i])
+        if m and m["fence"][0] == "`" and "`" in m["info"]:  # CommonMark: not a fence
+            book.errors.append(f"{doc}:{i + 1}: this line starts with ``` but is not a fence; "
+                               f"pytest-codeblocks would read it as one: reflow the paragraph")
+            m = None
         if not m:
             i += 1
             continue
