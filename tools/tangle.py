@@ -137,6 +137,8 @@ def lint_fence(origin: Origin, fence: str, info: str, body: list[str], errors: l
     if not m:
         return error(f"title '{title}' is outside {PACKAGE}/: "
                      f"write {PACKAGE}/FILE.py or {PACKAGE}/FILE.py#chunk")
+    while body and not body[-1].strip():  # the tangler sets the spacing between blocks
+        body.pop()
     return Block(origin, title.split("#")[0], m["chunk"], body)
 
 
