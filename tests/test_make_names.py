@@ -16,5 +16,5 @@ def test_bundled_names_are_rebuilt_exactly():
 def test_bundled_names_are_unique_lowercase_words():
     names = (ROOT / "microgpt" / "names.txt").read_text("utf-8").splitlines()
     assert len(names) >= 5000
-    assert len(set(names)) == len(names) == len(sorted(names))
+    assert len(set(names)) == len(names) and names == sorted(names)
     assert all(name.isascii() and name.isalpha() and name.islower() for name in names)
