@@ -11,7 +11,7 @@ class Tokenizer:
         self.vocab_size = len(self.uchars) + 1  # +1 for BOS
 
     def encode(self, text: str) -> list[int]:
-        """The token id of each character of `text`."""
+        """The token id of each character of `text`: its index in uchars."""
         return [self.uchars.index(ch) for ch in text]
 
     def decode(self, ids: list[int]) -> str:
