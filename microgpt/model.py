@@ -21,6 +21,16 @@ class Config:
     block_size: int = 16  # the longest context: the longest name has 15 characters
     n_head: int = 4  # attention heads, each looking at n_embd // n_head of the vector
 
+    def __post_init__(self) -> None:
+        """Refuse a shape no model can have, saying why."""
+        for name in ("n_layer", "n_embd", "block_size", "n_head"):
+            value = getattr(self, name)
+            if type(value) is not int or value < 1:
+                raise ValueError(f"{name} must be a whole number above 0, not {value!r}")
+        if self.n_embd % self.n_head:
+            raise ValueError(f"n_embd ({self.n_embd}) must be a multiple of n_head ({self.n_head}): "
+                             f"each head takes an equal slice")
+
     @property
     def head_dim(self) -> int:
         """The width of one attention head."""
