@@ -18,12 +18,12 @@ class Adam:
 
     def step(self, step: int, num_steps: int) -> None:
         """Move every parameter against its .grad, then zero the .grad; step counts from 0."""
-        lr_t = self.lr * (1 - step / num_steps)  # linear decay: lr at step 0, near 0 at the end
+        lr_t = self.lr * (1 - step / num_steps)  # linear decay: lr at step 0, lr / num_steps at the last
         b1, b2 = self.beta1, self.beta2
         for i, p in enumerate(self.params):
             self.m[i] = b1 * self.m[i] + (1 - b1) * p.grad
             self.v[i] = b2 * self.v[i] + (1 - b2) * p.grad**2
             m_hat = self.m[i] / (1 - b1 ** (step + 1))  # bias correction: m and v start at 0
             v_hat = self.v[i] / (1 - b2 ** (step + 1))
-            p.data -= lr_t * m_hat / (v_hat**0.5 + self.eps)
-            p.grad = 0
+            p.data -= lr_t * m_hat / (v_hat**0.5 + self.eps)  # of order lr_t, whatever .grad's scale
+            p.grad = 0  # backward() adds to .grad, so clear it for the next step

@@ -13,13 +13,13 @@ from .tokenizer import Tokenizer
 def sample(model: GPT, tokenizer: Tokenizer, rng: random.Random, temperature: float = 0.5) -> str:
     """A new document: from BOS, draw tokens from softmax(logits / temperature) until BOS."""
     keys, values = model.kv_cache()
-    token_id = tokenizer.bos
+    token_id = tokenizer.bos  # every document starts after a BOS
     ids = []
-    for pos_id in range(model.config.block_size):
+    for pos_id in range(model.config.block_size):  # no position embedding beyond block_size
         logits = model(token_id, pos_id, keys, values)
-        probs = softmax([logit / temperature for logit in logits])
+        probs = softmax([logit / temperature for logit in logits])  # T < 1 sharpens, T > 1 flattens
         token_id = rng.choices(range(tokenizer.vocab_size), weights=[p.data for p in probs])[0]
-        if token_id == tokenizer.bos:
+        if token_id == tokenizer.bos:  # the model ends the document
             break
         ids.append(token_id)
     return tokenizer.decode(ids)

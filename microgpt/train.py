@@ -14,14 +14,14 @@ from .tokenizer import Tokenizer
 
 def doc_loss(model: GPT, tokenizer: Tokenizer, doc: str) -> Value:
     """The mean over positions of -log p(next token): the cross-entropy of one document."""
-    tokens = [tokenizer.bos] + tokenizer.encode(doc) + [tokenizer.bos]
+    tokens = [tokenizer.bos] + tokenizer.encode(doc) + [tokenizer.bos]  # BOS: how names start and end
     n = min(model.config.block_size, len(tokens) - 1)  # positions to predict, at most block_size
     keys, values = model.kv_cache()
     losses = []
     for pos_id in range(n):
         token_id, target_id = tokens[pos_id], tokens[pos_id + 1]
         probs = softmax(model(token_id, pos_id, keys, values))
-        losses.append(-probs[target_id].log())
+        losses.append(-probs[target_id].log())  # 0 if p(target) = 1, large if p(target) is small
     return (1 / n) * sum(losses)
 
 
@@ -31,5 +31,5 @@ def train(model: GPT, tokenizer: Tokenizer, docs: list[str], optimizer: Adam,
     for step in range(num_steps):
         loss = doc_loss(model, tokenizer, docs[step % len(docs)])
         loss.backward()
-        optimizer.step(step, num_steps)
+        optimizer.step(step, num_steps)  # step and num_steps set the learning rate's decay
         yield loss.data
