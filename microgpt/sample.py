@@ -10,12 +10,16 @@ from .nn import softmax
 from .tokenizer import Tokenizer
 
 
-def sample(model: GPT, tokenizer: Tokenizer, rng: random.Random, temperature: float = 0.5) -> str:
-    """A new document: from BOS, draw tokens from softmax(logits / temperature) until BOS."""
+def sample(model: GPT, tokenizer: Tokenizer, rng: random.Random, temperature: float = 0.5,
+           prompt: str = "") -> str:
+    """A new document: from BOS (and a prompt), draw tokens from softmax(logits / temperature) until BOS."""
     keys, values = model.kv_cache()
-    token_id = tokenizer.bos  # every document starts after a BOS
-    ids = []
-    for pos_id in range(model.config.block_size):  # no position embedding beyond block_size
+    ids = tokenizer.encode(prompt)  # the document so far: upstream's is empty
+    context = [tokenizer.bos] + ids  # every document starts after a BOS
+    for pos_id, token_id in enumerate(context[:-1]):  # read the prompt into the KV cache
+        model(token_id, pos_id, keys, values)
+    token_id = context[-1]
+    for pos_id in range(len(ids), model.config.block_size):  # no position embedding beyond block_size
         logits = model(token_id, pos_id, keys, values)
         probs = softmax([logit / temperature for logit in logits])  # T < 1 sharpens, T > 1 flattens
         token_id = rng.choices(range(tokenizer.vocab_size), weights=[p.data for p in probs])[0]

@@ -3,6 +3,7 @@
 The figures are those of Karpathy's microgpt gist (199-line revision) run on makemore's names.txt.
 """
 
+import os
 import random
 import subprocess
 import sys
@@ -24,9 +25,10 @@ UPSTREAM_EVERY_100 = "3.3669 2.3097 2.3178 2.3428 2.0645 2.4851 2.3357 2.2632 2.
 UPSTREAM_SAMPLES = ("kamon ann karai jaire vialan karia yeran anna areli kaina konna keylen liole alerin "
                     "earan lenne kana lara alela anton").split()
 
-pytestmark = pytest.mark.needs_names
 
 
+
+@pytest.mark.needs_names
 def test_first_20_losses_match_upstream(names_txt):
     rng = random.Random(42)
     docs = load_docs(names_txt, rng)
@@ -35,6 +37,20 @@ def test_first_20_losses_match_upstream(names_txt):
     assert (len(docs), tokenizer.vocab_size, len(model.params)) == (32033, 27, 4192)
     losses = islice(train(model, tokenizer, docs, Adam(model.params), num_steps=1000), 20)
     assert [f"{loss:.4f}" for loss in losses] == UPSTREAM_FIRST_20
+
+
+@pytest.mark.needs_names
+def test_the_command_prints_upstreams_first_20_losses(names_txt):
+    """The real command, stopped after its 20th step: upstream's header and losses."""
+    proc = subprocess.Popen([sys.executable, "-m", "microgpt", "--data", str(names_txt)], cwd=ROOT,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        lines = [proc.stdout.readline().rstrip("\n") for _ in range(23)]
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert lines[:3] == ["num docs: 32033", "vocab size: 27", "num params: 4192"]
+    assert lines[3:] == [f"step {i + 1:4d} / 1000 | loss {loss}" for i, loss in enumerate(UPSTREAM_FIRST_20)]
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +63,7 @@ def full_run(names_txt) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.needs_names
 def test_full_run_prints_what_upstream_prints(full_run):
     steps = [f"step {s:4d} / 1000 | loss " for s in range(1, 1001)]
     assert full_run[:3] == ["num docs: 32033", "vocab size: 27", "num params: 4192"]
@@ -59,6 +76,7 @@ def test_full_run_prints_what_upstream_prints(full_run):
 
 
 @pytest.mark.slow
+@pytest.mark.needs_names
 def test_the_run_it_chapter_shows_lines_of_the_real_run(full_run):
     """Every line of the log quoted in 'Run it' is a line the run printed."""
     text = (ROOT / "docs" / "11-run-it.md").read_text("utf-8")
@@ -66,3 +84,16 @@ def test_the_run_it_chapter_shows_lines_of_the_real_run(full_run):
     shown = [line for line in quoted.splitlines() if line != "..."]
     assert len(shown) > 40
     assert all(line in full_run for line in shown), [line for line in shown if line not in full_run]
+
+
+@pytest.mark.slow
+def test_no_arguments_trains_on_the_bundled_names_offline():
+    """python -m microgpt alone: 1000 steps on the bundled census names, then 20 samples."""
+    done = subprocess.run([sys.executable, "-m", "microgpt"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=1800, env={**os.environ, "MICROGPT_NAMES_URL": "http://127.0.0.1:9/"})
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[:3] == ["num docs: 5163", "vocab size: 27", "num params: 4192"]
+    assert len([line for line in lines if line.startswith("step ")]) == 1000
+    names = [line.split(": ", 1)[1] for line in lines if line.startswith("sample ")]
+    assert len(names) == 20 and all(name.isalpha() and name.islower() for name in names)
