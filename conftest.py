@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import difflib
 import os
+import shutil
+import tempfile
 import traceback
 from functools import cache
 from pathlib import Path
@@ -87,6 +89,17 @@ TestBlock.reportinfo = lambda self: (self.path, self.obj.lineno - 1, f"code bloc
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("needs_names") and not NAMES.exists():
         pytest.skip(f"Karpathy's names.txt is not at {NAMES} (set MICROGPT_NAMES to its path)")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A cache folder for --data names, holding names.txt as after a first download (the book's
+    examples are not pytest functions, so this is a hook rather than a fixture)."""
+    cache = Path(tempfile.mkdtemp(prefix="microgpt-cache-"))
+    if NAMES.exists():
+        (cache / "microgpt").mkdir()
+        (cache / "microgpt" / "names.txt").write_bytes(NAMES.read_bytes())
+    os.environ["XDG_CACHE_HOME"] = str(cache)
+    session.config.add_cleanup(lambda: shutil.rmtree(cache, ignore_errors=True))
 
 
 @pytest.fixture
