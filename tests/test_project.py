@@ -21,7 +21,8 @@ def ci_commands() -> list[str]:
 
 def test_ci_runs_the_readmes_set_up_and_test_command():
     readme, ci = readme_commands(), ci_commands()
-    for command in ("python3 -m venv .venv && . .venv/bin/activate", "pip install -e '.[dev]'", "pytest"):
+    for command in ("python3 -m venv .venv && . .venv/bin/activate", "pip install -e '.[dev]'", "npm ci",
+                    "pytest"):
         assert command in readme, command
         assert command in ci, command
     assert ci.index("pytest") < ci.index("pytest -m slow") < ci.index("mkdocs build --strict")

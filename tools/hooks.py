@@ -1,13 +1,31 @@
-"""MkDocs hooks: the build fails (under --strict) when the book and the package disagree."""
+"""MkDocs hooks: the book checks itself while it is built.
+
+- The chapters are linted and microgpt/ compared with them: any difference is a warning, so
+  `mkdocs build --strict` fails on it.
+- KaTeX is copied from node_modules (installed by `npm ci`) into the site: math needs no CDN.
+- `{{ expression }}` in a chapter is replaced by a number from the recorded runs in docs/data/,
+  so prose never types a result by hand (`{{ reference.num_params:, }}` gives 4,192).
+- Output blocks (the fence after a checked example) get no copy button.
+- Each titled block that continues a file says where the file continues from and on.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from pathlib import Path
 
-from tangle import generate, stale  # MkDocs loads hooks with their own folder on sys.path
+from mkdocs.structure.files import File
 
-log = logging.getLogger("mkdocs.hooks.tangle")
+from tangle import generate, read_book, stale  # MkDocs loads hooks with their own folder on sys.path
+
+log = logging.getLogger("mkdocs.hooks.book")
+ROOT = Path(__file__).resolve().parent.parent
+KATEX = ROOT / "node_modules" / "katex" / "dist"
+KATEX_FILES = ["katex.min.css", "katex.min.js", "contrib/auto-render.min.js"]
+MACRO = re.compile(r"\{\{\s*(.+?)\s*\}\}")
+OUTPUT = re.compile(r"^(?P<marker>[ \t]*<!--pytest-codeblocks:expected-output-->\n[ \t]*)```text$", re.M)
 
 
 def on_pre_build(config) -> None:
@@ -16,3 +34,103 @@ def on_pre_build(config) -> None:
     files, errors = generate(docs)
     for message in errors + stale(files, docs.parent):
         log.warning(message.splitlines()[0] + " (python tools/tangle.py --check shows more)")
+
+
+def on_files(files, config):
+    """Add KaTeX's stylesheet, scripts and fonts to the site, from node_modules."""
+    if not (KATEX / "katex.min.js").exists():
+        log.warning("KaTeX is not installed, so math will not render: run `npm ci` (see README.md)")
+        return files
+    fonts = [f"fonts/{p.name}" for p in sorted((KATEX / "fonts").glob("*.woff2"))]
+    for name in KATEX_FILES + fonts:
+        files.append(File.generated(config, f"assets/katex/{name}", abs_src_path=str(KATEX / name)))
+    return files
+
+
+class Data(dict):
+    """Recorded run data with attribute access: reference.losses[-1]."""
+
+    def __getattr__(self, name):
+        try:
+            value = self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+        return Data(value) if isinstance(value, dict) else value
+
+
+def recorded(docs: Path) -> dict:
+    """Every docs/data/NAME.json that is a run record, as NAME with - made _."""
+    return {p.stem.replace("-", "_").removesuffix("_run"): Data(json.loads(p.read_text("utf-8")))
+            for p in sorted((docs / "data").glob("*-run.json"))}
+
+
+def number(expression: str, data: dict) -> str:
+    """The text of `value` or `value:format` evaluated over the recorded data."""
+    value, _, spec = expression.partition(":") if re.search(r":[^\]]*$", expression) else (expression, "", "")
+    return format(eval(value, {"__builtins__": {"len": len, "min": min, "max": max, "sum": sum,
+                                                 "round": round, "abs": abs}}, data), spec)
+
+
+def on_page_markdown(markdown: str, page, config, files) -> str:
+    """Fill in recorded numbers, drop copy buttons on outputs, link the parts of each file."""
+    data = recorded(Path(config["docs_dir"]))
+
+    def fill(m: re.Match) -> str:
+        try:
+            return number(m[1], data)
+        except Exception as e:  # a typo in a chapter: say where, fail the strict build
+            log.warning(f"{page.file.src_uri}: cannot fill in {{{{ {m[1]} }}}}: {type(e).__name__}: {e}")
+            return m[0]
+
+    markdown = MACRO.sub(fill, markdown)
+    markdown = OUTPUT.sub(r"\g<marker>``` { .text .no-copy }", markdown)
+    return continuations(markdown, page, config)
+
+
+def continuations(markdown: str, page, config) -> str:
+    """After each titled block of a file built by several blocks, a line linking its neighbours."""
+    book = read_book(Path(config["docs_dir"]))
+    by_target: dict[str, list] = {}
+    for block in book.blocks:
+        by_target.setdefault(block.target, []).append(block)
+    lines = markdown.split("\n")
+    notes = {}
+    doc = f"docs/{page.file.src_uri}"
+    for target, blocks in by_target.items():
+        for i, block in enumerate(blocks):
+            if block.origin.doc != doc or len(blocks) == 1:
+                continue
+            parts = []
+            if i > 0:
+                parts.append(f"continues from {link(blocks[i - 1], page)}")
+            if i + 1 < len(blocks):
+                parts.append(f"continues in {link(blocks[i + 1], page)}")
+            notes[block.origin.line - 1] = (block, f'`{target}` {" · ".join(parts)}\n{{: .tangle-links }}')
+    for start in sorted(notes, reverse=True):
+        block, note = notes[start]
+        end = start + 1 + len_of_fence(lines, start)
+        lines[end + 1:end + 1] = ["", note, ""]
+        lines[start:start] = [f'<a id="{anchor(block)}"></a>', ""]
+    return "\n".join(lines)
+
+
+def len_of_fence(lines: list[str], start: int) -> int:
+    """The number of lines inside the fence opened at lines[start]."""
+    fence = lines[start].strip()[:3]
+    for k in range(start + 1, len(lines)):
+        if lines[k].strip().startswith(fence) and lines[k].strip().strip("`~") == "":
+            return k - start - 1
+    return len(lines) - start - 1
+
+
+def anchor(block) -> str:
+    return f"tangle-{Path(block.origin.doc).stem}-{block.origin.line}"
+
+
+def link(block, page) -> str:
+    """A Markdown link to a titled block, from `page`, named by the block's chapter."""
+    path = ROOT / block.origin.doc
+    title = next((line[2:].strip() for line in path.read_text("utf-8").splitlines() if line.startswith("# ")),
+                 path.name)
+    target = "" if path.name == page.file.src_uri else path.name
+    return f"[{title}]({target}#{anchor(block)})"
