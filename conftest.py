@@ -102,7 +102,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     session.config.add_cleanup(lambda: shutil.rmtree(cache, ignore_errors=True))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def names_txt() -> Path:
     """The path of Karpathy's names.txt (tests using it are marked needs_names)."""
     return NAMES

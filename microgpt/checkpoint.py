@@ -31,6 +31,9 @@ def save(path: str, model: GPT, tokenizer: Tokenizer, steps: int, seed: int, rng
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(data, f)  # a float is written as its repr(): it reads back bit for bit
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's file is private; a saved model is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

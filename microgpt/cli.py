@@ -79,6 +79,7 @@ class Parser(argparse.ArgumentParser):
     """argparse, with its errors raised as one-line UsageErrors."""
 
     def error(self, message: str) -> None:
+        """Raise argparse's complaint instead of printing usage and exiting."""
         raise UsageError(f"{message} (see --help)")
 
 

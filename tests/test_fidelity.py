@@ -3,6 +3,7 @@
 The figures are those of Karpathy's microgpt gist (199-line revision) run on makemore's names.txt.
 """
 
+import json
 import os
 import random
 import subprocess
@@ -54,17 +55,19 @@ def test_the_command_prints_upstreams_first_20_losses(names_txt):
 
 
 @pytest.fixture(scope="module")
-def full_run(names_txt) -> list[str]:
-    """The lines `python -m microgpt --data names.txt` prints: the whole reference run."""
-    done = subprocess.run([sys.executable, "-m", "microgpt", "--data", str(names_txt)],
+def full_run(names_txt, tmp_path_factory) -> tuple[list[str], dict]:
+    """The whole reference run through the real command: what it prints, and the model it saves."""
+    saved = tmp_path_factory.mktemp("reference") / "model.json"
+    done = subprocess.run([sys.executable, "-m", "microgpt", "--data", str(names_txt), "--save", str(saved)],
                           cwd=ROOT, capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stderr
-    return done.stdout.splitlines()
+    return done.stdout.splitlines(), json.loads(saved.read_text("utf-8"))
 
 
 @pytest.mark.slow
 @pytest.mark.needs_names
 def test_full_run_prints_what_upstream_prints(full_run):
+    full_run = full_run[0]
     steps = [f"step {s:4d} / 1000 | loss " for s in range(1, 1001)]
     assert full_run[:3] == ["num docs: 32033", "vocab size: 27", "num params: 4192"]
     assert [line[:len(s)] for line, s in zip(full_run[3:1003], steps)] == steps
@@ -79,6 +82,7 @@ def test_full_run_prints_what_upstream_prints(full_run):
 @pytest.mark.needs_names
 def test_the_run_it_chapter_shows_lines_of_the_real_run(full_run):
     """Every line of the log quoted in 'Run it' is a line the run printed."""
+    full_run = full_run[0]
     text = (ROOT / "docs" / "11-run-it.md").read_text("utf-8")
     quoted = text.split("<!-- reference run -->", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
     shown = [line for line in quoted.splitlines() if line != "..."]
@@ -97,3 +101,15 @@ def test_no_arguments_trains_on_the_bundled_names_offline():
     assert len([line for line in lines if line.startswith("step ")]) == 1000
     names = [line.split(": ", 1)[1] for line in lines if line.startswith("sample ")]
     assert len(names) == 20 and all(name.isalpha() and name.islower() for name in names)
+
+
+@pytest.mark.slow
+@pytest.mark.needs_names
+def test_recorded_run_is_the_real_run(full_run):
+    """docs/data/: every weight of the recorded model, every loss to 4 digits, every sample."""
+    lines, saved = full_run
+    recorded = json.loads((ROOT / "docs" / "data" / "reference-run.json").read_text("utf-8"))
+    assert saved == json.loads((ROOT / "docs" / "data" / "reference-model.json").read_text("utf-8"))
+    printed = [line.rsplit(" ", 1)[1] for line in lines if line.startswith("step ")]
+    assert printed == [f"{loss:.4f}" for loss in recorded["losses"]]
+    assert [line.split(": ", 1)[1] for line in lines if line.startswith("sample ")] == recorded["samples"]

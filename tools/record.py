@@ -1,0 +1,101 @@
+"""Record the reference run: upstream's settings, seed 42, Karpathy's names.txt.
+
+It writes docs/data/reference-run.json (the sizes, all 1000 losses at full precision, the 20
+samples, nodes per step and the time it took on the recording machine) and
+docs/data/reference-model.json (the trained model as a checkpoint). The book quotes these
+numbers and draws its figures from them; tests/test_recorded.py checks them against the code
+(quickly for the first steps, completely in the slow run).
+
+    python tools/record.py [--names ../shared/data/names.txt]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from microgpt import checkpoint  # noqa: E402
+from microgpt.autograd import Value  # noqa: E402
+from microgpt.data import load_docs  # noqa: E402
+from microgpt.model import GPT, Config  # noqa: E402
+from microgpt.optim import Adam  # noqa: E402
+from microgpt.sample import sample  # noqa: E402
+from microgpt.tokenizer import Tokenizer  # noqa: E402
+from microgpt.train import doc_loss, train  # noqa: E402
+
+DATA = ROOT / "docs" / "data"
+
+
+def nodes_created(model: GPT, tokenizer: Tokenizer, doc: str) -> int:
+    """How many Values one training step's forward pass creates for `doc`."""
+    created = 0
+    init = Value.__init__
+
+    def counting(self, *args):
+        nonlocal created
+        created += 1
+        init(self, *args)
+
+    Value.__init__ = counting
+    try:
+        doc_loss(model, tokenizer, doc)
+    finally:
+        Value.__init__ = init
+    return created
+
+
+def reference_run(names: str, steps: int = 1000, samples: int = 20) -> tuple[dict, GPT, Tokenizer, random.Random]:
+    """Run the reference run through the package; what it printed and measured."""
+    rng = random.Random(42)
+    docs = load_docs(names, rng)
+    tokenizer = Tokenizer(docs)
+    model = GPT(Config(), tokenizer.vocab_size, rng)
+    by_length = {}  # the graph's size depends only on the number of positions
+    for doc in docs[:steps]:
+        n = min(model.config.block_size, len(doc) + 1)
+        if n not in by_length:
+            by_length[n] = nodes_created(model, tokenizer, doc)
+    nodes = [by_length[min(model.config.block_size, len(doc) + 1)] for doc in docs[:steps]]
+    start = time.perf_counter()
+    losses = list(train(model, tokenizer, docs, Adam(model.params), steps))
+    seconds = time.perf_counter() - start
+    state = random.Random()
+    state.setstate(rng.getstate())
+    names_out = [sample(model, tokenizer, rng, 0.5) for _ in range(samples)]
+    record = {
+        "settings": {"seed": 42, "steps": steps, "samples": samples, "temperature": 0.5,
+                     **vars(Config()), "lr": 0.01, "beta1": 0.85, "beta2": 0.99, "eps": 1e-8},
+        "num_docs": len(docs), "vocab_size": tokenizer.vocab_size, "num_params": len(model.params),
+        "losses": losses, "samples": names_out,
+        "novel_samples": [name for name in names_out if name not in set(docs)],
+        "nodes_per_step": {"mean": sum(nodes) / len(nodes), "min": min(nodes), "max": max(nodes),
+                           "by_positions": {str(n): by_length[n] for n in sorted(by_length)}},
+        "timing": {"seconds_per_step": seconds / steps, "python": platform.python_version(),
+                   "machine": f"{platform.machine()}, {os.cpu_count()} cores"},
+    }
+    return record, model, tokenizer, state
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--names", default=str(ROOT.parent / "shared" / "data" / "names.txt"))
+    args = parser.parse_args(argv)
+    record, model, tokenizer, rng = reference_run(args.names)
+    DATA.mkdir(exist_ok=True)
+    (DATA / "reference-run.json").write_text(json.dumps(record, indent=1) + "\n", "utf-8")
+    checkpoint.save(str(DATA / "reference-model.json"), model, tokenizer, 1000, 42, rng)
+    print(f"recorded {len(record['losses'])} losses and {len(record['samples'])} samples in {DATA}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
