@@ -59,3 +59,11 @@ def test_recorded_model_is_a_checkpoint_of_the_recorded_run():
 def test_recorded_novel_samples_are_not_in_the_data(names_txt):
     names = set(names_txt.read_text("utf-8").split())
     assert RUN["novel_samples"] == [name for name in RUN["samples"] if name not in names]
+
+
+@pytest.mark.needs_names
+def test_recorded_dataset_statistics(names_txt):
+    docs = load_docs(str(names_txt), random.Random(0))
+    lengths = [len(doc) for doc in docs]
+    assert RUN["dataset"] == {"distinct": len(set(docs)), "mean_length": sum(lengths) / len(lengths),
+                              "min_length": min(lengths), "max_length": max(lengths)}

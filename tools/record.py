@@ -59,11 +59,8 @@ def reference_run(names: str, steps: int = 1000, samples: int = 20) -> tuple[dic
     docs = load_docs(names, rng)
     tokenizer = Tokenizer(docs)
     model = GPT(Config(), tokenizer.vocab_size, rng)
-    by_length = {}  # the graph's size depends only on the number of positions
-    for doc in docs[:steps]:
-        n = min(model.config.block_size, len(doc) + 1)
-        if n not in by_length:
-            by_length[n] = nodes_created(model, tokenizer, doc)
+    by_length = {n: nodes_created(model, tokenizer, tokenizer.uchars[0] * (n - 1))  # the size depends
+                 for n in range(1, model.config.block_size + 1)}  # only on the number of positions
     nodes = [by_length[min(model.config.block_size, len(doc) + 1)] for doc in docs[:steps]]
     start = time.perf_counter()
     losses = list(train(model, tokenizer, docs, Adam(model.params), steps))
@@ -75,6 +72,8 @@ def reference_run(names: str, steps: int = 1000, samples: int = 20) -> tuple[dic
         "settings": {"seed": 42, "steps": steps, "samples": samples, "temperature": 0.5,
                      **vars(Config()), "lr": 0.01, "beta1": 0.85, "beta2": 0.99, "eps": 1e-8},
         "num_docs": len(docs), "vocab_size": tokenizer.vocab_size, "num_params": len(model.params),
+        "dataset": {"distinct": len(set(docs)), "mean_length": sum(map(len, docs)) / len(docs),
+                    "min_length": min(map(len, docs)), "max_length": max(map(len, docs))},
         "losses": losses, "samples": names_out,
         "novel_samples": [name for name in names_out if name not in set(docs)],
         "nodes_per_step": {"mean": sum(nodes) / len(nodes), "min": min(nodes), "max": max(nodes),
