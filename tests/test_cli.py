@@ -167,14 +167,16 @@ def test_data_names_with_wrong_content_is_refused(tmp_path, server):
 # --- hyperparameters ---------------------------------------------------------------------------
 
 def test_every_hyperparameter_flag_changes_the_run(data):
-    base = ["--data", str(data), "--steps", "3", *SMALL]
-    reference = microgpt(*base).stdout
-    for flag, value in [("--seed", "7"), ("--steps", "4"), ("--n-embd", "12"), ("--n-head", "4"),
-                        ("--n-layer", "2"), ("--block-size", "10"), ("--lr", "0.05"), ("--beta1", "0.5"),
-                        ("--beta2", "0.5"), ("--eps", "0.001"), ("--temperature", "2.0"), ("--samples", "5")]:
-        done = microgpt(*base, flag, value)
-        assert done.returncode == 0, (flag, done.stderr)
-        assert done.stdout != reference, flag
+    base = [sys.executable, "-m", "microgpt", "--data", str(data), "--steps", "3", *SMALL]
+    flags = [[], ["--seed", "7"], ["--steps", "4"], ["--n-embd", "12"], ["--n-head", "4"], ["--n-layer", "2"],
+             ["--block-size", "10"], ["--lr", "0.05"], ["--beta1", "0.5"], ["--beta2", "0.5"],
+             ["--eps", "0.001"], ["--temperature", "2.0"], ["--samples", "5"]]
+    runs = [subprocess.Popen(base + flag, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for flag in flags]  # all at once: they are independent
+    (reference, _), *others = [run.communicate(timeout=120) for run in runs]
+    assert all(run.returncode == 0 for run in runs), [err for _, err in others]
+    for flag, (out, _) in zip(flags[1:], others):
+        assert out != reference, flag
 
 
 @pytest.mark.parametrize("args, words", [
