@@ -17,19 +17,31 @@ import pytest
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]  # any other host fails, loudly
 
 pytestmark = pytest.mark.slow
 
 
-class Quiet(http.server.SimpleHTTPRequestHandler):
+SERVED = {"bytes": 0, "paths": []}  # what the site's server has sent, page and worker requests alike
+
+
+class Counting(http.server.SimpleHTTPRequestHandler):
+    """A static file server that counts what it sends."""
+
+    def copyfile(self, source, outputfile):
+        data = source.read()
+        SERVED["bytes"] += len(data)
+        SERVED["paths"].append(self.path)
+        outputfile.write(data)
+
     def log_message(self, *args):
         pass
 
 
 @pytest.fixture(scope="module")
 def served(site):
-    handler = functools.partial(Quiet, directory=str(site))
+    handler = functools.partial(Counting, directory=str(site))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"

@@ -3,6 +3,7 @@
 - The chapters are linted and microgpt/ compared with them: any difference is a warning, so
   `mkdocs build --strict` fails on it.
 - KaTeX is copied from node_modules (installed by `npm ci`) into the site: math needs no CDN.
+- So is Pyodide, with the package zipped from microgpt/, for the Run buttons (js/runner.js).
 - `{{ expression }}` in a chapter is replaced by a number from the recorded runs in docs/data/,
   so prose never types a result by hand (`{{ reference.num_params:, }}` gives 4,192).
 - The figures are drawn by tools/figures.py from the recorded run at every build.
@@ -13,10 +14,12 @@
 from __future__ import annotations
 
 import ast
+import io
 import json
 import logging
 import math
 import re
+import zipfile
 from pathlib import Path
 
 from mkdocs.structure.files import File
@@ -28,6 +31,8 @@ log = logging.getLogger("mkdocs.hooks.book")
 ROOT = Path(__file__).resolve().parent.parent
 KATEX = ROOT / "node_modules" / "katex" / "dist"
 KATEX_FILES = ["katex.min.css", "katex.min.js", "contrib/auto-render.min.js"]
+PYODIDE = ROOT / "node_modules" / "pyodide"
+PYODIDE_FILES = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]
 MACRO = re.compile(r"\{\{\s*(.+?)\s*\}\}")
 OUTPUT = re.compile(r"^(?P<marker>[ \t]*<!--pytest-codeblocks:expected-output-->\n[ \t]*)```text$", re.M)
 
@@ -44,6 +49,12 @@ def on_files(files, config):
     """Add the figures, drawn now by tools/figures.py, and KaTeX's files from node_modules."""
     for name, draw in FIGURES.items():
         files.append(File.generated(config, f"figures/{name}", content=draw()))
+    files.append(File.generated(config, "assets/microgpt.zip", content=package_zip()))
+    if (PYODIDE / "pyodide.mjs").exists():
+        for name in PYODIDE_FILES:
+            files.append(File.generated(config, f"assets/pyodide/{name}", abs_src_path=str(PYODIDE / name)))
+    else:
+        log.info("Pyodide is not installed: the Run buttons will say how to enable them (npm ci)")
     if not (KATEX / "katex.min.js").exists():
         log.warning("KaTeX is not installed, so math will not render: run `npm ci` (see README.md)")
         return files
@@ -51,6 +62,17 @@ def on_files(files, config):
     for name in KATEX_FILES + fonts:
         files.append(File.generated(config, f"assets/katex/{name}", abs_src_path=str(KATEX / name)))
     return files
+
+
+def package_zip() -> bytes:
+    """microgpt/ as a zip for the page's Python: the tangled files and the bundled names."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for path in sorted((ROOT / "microgpt").glob("*")):
+            if path.suffix in (".py", ".txt"):
+                info = zipfile.ZipInfo(f"microgpt/{path.name}", date_time=(2026, 1, 1, 0, 0, 0))
+                z.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
+    return out.getvalue()
 
 
 class Data(dict):
