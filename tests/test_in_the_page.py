@@ -89,3 +89,20 @@ def test_run_button_runs_an_example(site, served, browser):
     assert output.inner_text().strip() == expected.strip(), block.inner_text()
     assert seen["errors"] == [] and seen["foreign"] == []
     page.close()
+
+
+def test_stop_ends_training_and_still_samples(served, browser):
+    page = browser.new_page()
+    seen = watch(page, served)
+    page.goto(f"{served}/11-run-it/", wait_until="networkidle")
+    page.fill(".train-here .train-steps", "1000")
+    page.click(".train-here button:has-text('Train it here')")
+    page.wait_for_function("document.querySelector('.train-output').textContent.includes('step    3 /')",
+                           timeout=300_000)
+    page.click(".train-here button:has-text('Stop')")
+    page.wait_for_function("document.querySelector('.train-output').textContent.includes('sample 10:')",
+                           timeout=300_000)
+    steps = [line for line in page.inner_text(".train-output").splitlines() if line.startswith("step ")]
+    page.close()
+    assert 3 <= len(steps) < 1000
+    assert seen["errors"] == [] and seen["foreign"] == []
