@@ -157,9 +157,24 @@ def continuations(markdown: str, page, config) -> str:
     for start in sorted(notes, reverse=True):
         block, note = notes[start]
         end = start + 1 + len_of_fence(lines, start)
+        end = after_annotations(lines, end)
         lines[end + 1:end + 1] = ["", note, ""]
         lines[start:start] = [f'<a id="{anchor(block)}"></a>', ""]
     return "\n".join(lines)
+
+
+def after_annotations(lines: list[str], end: int) -> int:
+    """The last line of the code annotations (a numbered list) right after a fence, or the fence's."""
+    k = end + 1
+    while k < len(lines) and not lines[k].strip():
+        k += 1
+    if k >= len(lines) or not re.match(r"1\. ", lines[k]):
+        return end
+    last = k
+    while k < len(lines) and (re.match(r"\d+\. |    ", lines[k]) or not lines[k].strip()):
+        last = k if lines[k].strip() else last
+        k += 1
+    return last
 
 
 def len_of_fence(lines: list[str], start: int) -> int:

@@ -4,7 +4,8 @@ Book order is file-name order: chapters are docs/NN-name.md, read in sorted orde
 fence written ```python title="microgpt/FILE.py" is appended to that file. A fence titled
 microgpt/FILE.py#NAME is a chunk: it replaces the placeholder line `# <<NAME>>` of that file,
 indented like the placeholder. Bare ```python fences are examples (pytest runs them); any
-other Python-looking fence would silently do neither, so it is a lint error.
+other Python-looking fence would silently do neither, so it is a lint error. A code annotation
+marker at the end of a line (`# (1)!`) is left out of the package.
 
     python tools/tangle.py                      regenerate microgpt/
     python tools/tangle.py --check              exit 1 with a diff if microgpt/ is stale
@@ -28,6 +29,7 @@ FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 PLACEHOLDER = re.compile(r"^(?P<indent>[ \t]*)# <<(?P<name>[\w-]+)>>[ \t]*$")
 TARGET = re.compile(rf"^{PACKAGE}/(?:[\w]+/)*[\w]+\.py(?:#(?P<chunk>[\w-]+))?$")
 PYTHONISH = re.compile(r"^[\s{.]*(py|py3|python|python3)\b", re.IGNORECASE)
+ANNOTATION = re.compile(r"\s*# \(\d+\)!$")  # a material code annotation: `x = 1  # (1)!`
 OPTIONS = {"title", "linenums", "hl_lines"}  # the options pymdownx.superfences keeps
 
 
@@ -139,6 +141,7 @@ def lint_fence(origin: Origin, fence: str, info: str, body: list[str], errors: l
                      f"write {PACKAGE}/FILE.py or {PACKAGE}/FILE.py#chunk")
     while body and not body[-1].strip():  # the tangler sets the spacing between blocks
         body.pop()
+    body = [ANNOTATION.sub("", line) for line in body]  # the site's code annotations stay on the page
     return Block(origin, title.split("#")[0], m["chunk"], body)
 
 
