@@ -1,0 +1,48 @@
+"""No result is typed into the prose by hand.
+
+A number in a chapter's prose that looks like a result (it has a decimal point or a thousands
+separator) must also appear in a code or output block of the same page, where the tests run or
+check it, or come from the recorded run through a {{ ... }} macro. Settings and facts about
+other systems that no code here computes are listed below, with the reason."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NOT_RESULTS = {
+    "0.08", "0.02", "0.01", "0.85", "0.99", "0.9", "0.999", "0.95", "0.5", "0.6", "1.0", "0.1", "0.001",
+    "2.0", "100.0", "1,000",  # hyperparameters, temperatures, upstream's step count: set, not measured
+    "50,257",  # GPT-2's vocabulary size
+    "709.78",  # where math.exp overflows: a property of IEEE doubles
+    "3.10", "3.11", "3.12", "3.13", "3.14",  # Python versions
+}
+NUMBER = re.compile(r"(?<![\w.$\\])(\d{1,3}(?:,\d{3})+|\d+\.\d+)(?!\w|\.\d)")  # not versions: 0.3.0
+
+
+def prose_and_code(text: str) -> tuple[list[tuple[int, str]], str]:
+    """The prose lines of a chapter (without inline code, math, links and macros), and all its code."""
+    prose, code, fence = [], [], None
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if fence:
+            fence = None if stripped.startswith(fence) and not stripped.strip(fence[0]) else fence
+            code.append(line)
+        elif stripped.startswith(("```", "~~~")):
+            fence = stripped[:3]
+        elif not stripped.startswith(("#", "<", "$$", "\\", "|")):
+            line = re.sub(r"`[^`]*`|\$[^$]*\$|\{\{.*?\}\}|\]\([^)]*\)", " ", line)
+            prose.append((number, line))
+    return prose, "\n".join(code)
+
+
+def test_no_typed_results_in_prose():
+    typed = []
+    for path in sorted((ROOT / "docs").glob("[0-9][0-9]-*.md")):
+        prose, code = prose_and_code(path.read_text("utf-8"))
+        shown = code + code.replace(",", "")
+        for number, line in prose:
+            for value in NUMBER.findall(line):
+                bare = value.replace(",", "")
+                if value not in NOT_RESULTS and value not in shown and bare not in shown:
+                    typed.append(f"docs/{path.name}:{number}: {value}")
+    assert typed == []
