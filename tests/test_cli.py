@@ -348,12 +348,19 @@ def test_ctrl_c_stops_cleanly_with_a_summary(tmp_path, data):
     ckpt = tmp_path / "model.json"
     proc = subprocess.Popen([sys.executable, "-m", "microgpt", "--data", str(data), "--steps", "100000",
                              "--save", str(ckpt), *SMALL], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    for line in proc.stdout:
-        if line.startswith("step    3 /"):
-            break
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+                            stderr=subprocess.PIPE, text=True,
+                            # a shell running us in the background may ignore SIGINT, and a child
+                            # inherits that; Python only turns SIGINT into KeyboardInterrupt if it is not
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        for line in proc.stdout:
+            if line.startswith("step    3 /"):
+                break
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.communicate()
     assert proc.returncode == 130
     assert err.count("\n") == 1 and "interrupted: stopped at step" in err and "Traceback" not in err, err
     stopped = int(err.split("stopped at step ")[1].split(" ")[0])
