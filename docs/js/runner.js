@@ -44,9 +44,10 @@
   // Every example block (a python block without a file name) gets Run, and its code is editable.
   function addRunButtons() {
     for (const block of document.querySelectorAll(".md-content .language-python.highlight")) {
-      if (block.querySelector(".filename") || block.dataset.runnable) continue;
-      block.dataset.runnable = "yes";
       const code = block.querySelector("code");
+      // examples only: not titled (tangled) blocks, nor the API page's signatures and sources
+      if (!code || block.querySelector(".filename") || block.closest(".doc") || block.dataset.runnable) continue;
+      block.dataset.runnable = "yes";
       code.setAttribute("contenteditable", "plaintext-only");
       code.setAttribute("spellcheck", "false");
       const output = document.createElement("pre");
