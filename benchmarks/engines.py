@@ -49,6 +49,7 @@ from microgpt.model import GPT, Config  # noqa: E402
 from microgpt.optim import Adam  # noqa: E402
 from microgpt.tokenizer import Tokenizer  # noqa: E402
 from microgpt.train import doc_loss  # noqa: E402
+from tools.record import values_created  # noqa: E402
 
 RUNS = {  # name: what the table calls it
     "plain": "plain: the book's Value graph",
@@ -101,22 +102,10 @@ def timed(docs: list[str], steps: int) -> list[str]:
 
 def count_nodes(model: GPT, tokenizer: Tokenizer, docs: list[str], loss) -> float:
     """The mean number of Values that the loss of each document builds."""
-    built = 0
-    init = Value.__init__
-
-    def counting(self, *args):
-        nonlocal built
-        built += 1
-        init(self, *args)
-
-    Value.__init__ = counting
-    try:
-        with fast.collector_paused():
-            for doc in docs:
-                loss(model, tokenizer, doc)
-    finally:
-        Value.__init__ = init
-    return built / len(docs)
+    with values_created() as count, fast.collector_paused():
+        for doc in docs:
+            loss(model, tokenizer, doc)
+    return count[0] / len(docs)
 
 
 def worker(name: str, data: str, steps: int, samples: int, count: bool) -> dict:

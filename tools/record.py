@@ -18,6 +18,8 @@ import platform
 import random
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,22 +37,28 @@ from microgpt.train import doc_loss, train  # noqa: E402
 DATA = ROOT / "docs" / "data"
 
 
-def nodes_created(model: GPT, tokenizer: Tokenizer, doc: str) -> int:
-    """How many Values one training step's forward pass creates for `doc`."""
-    created = 0
+@contextmanager
+def values_created() -> Iterator[list[int]]:
+    """Count the Values created inside the block: the count is the list's one item."""
+    count = [0]
     init = Value.__init__
 
     def counting(self, *args):
-        nonlocal created
-        created += 1
+        count[0] += 1
         init(self, *args)
 
     Value.__init__ = counting
     try:
-        doc_loss(model, tokenizer, doc)
+        yield count
     finally:
         Value.__init__ = init
-    return created
+
+
+def nodes_created(model: GPT, tokenizer: Tokenizer, doc: str) -> int:
+    """How many Values one training step's forward pass creates for `doc`."""
+    with values_created() as count:
+        doc_loss(model, tokenizer, doc)
+    return count[0]
 
 
 def reference_run(names: str, steps: int = 1000, samples: int = 20) -> tuple[dict, GPT, Tokenizer, random.Random]:
