@@ -35,7 +35,8 @@ def read_docs(spec: str | None, rng: random.Random) -> list[str]:
     try:
         docs = load_docs(path, rng)
     except FileNotFoundError:
-        raise UsageError(f"--data {spec}: no such file (give a UTF-8 text file, one document per line)") from None
+        raise UsageError(f"--data {spec}: no such file (give a UTF-8 text file, one document per line)") \
+            from None
     except IsADirectoryError:
         raise UsageError(f"--data {spec}: is a folder; give a text file, one document per line") from None
     except UnicodeDecodeError as e:
@@ -129,7 +130,8 @@ def parser() -> Parser:
     p.add_argument("--prompt", default="", help="the characters every sample starts with (default: none)")
     p.add_argument("--save", metavar="PATH", help="write the trained model to PATH (JSON)")
     p.add_argument("--force", action="store_true", help="let --save replace an existing file")
-    p.add_argument("--load", metavar="PATH", help="start from a saved model: sample, or train on with --steps")
+    p.add_argument("--load", metavar="PATH",
+                   help="start from a saved model: sample, or train on with --steps")
     p.add_argument("--quiet", action="store_true", help="print only the samples")
     p.add_argument("--engine", choices=engines.NAMES, default=engines.DEFAULT,
                    help="plain: the book's Value graph; fast: the same numbers to the last bit, in a "
@@ -246,7 +248,8 @@ def resume(args: argparse.Namespace) -> tuple[GPT, Tokenizer, int, int, list[str
     """The saved model, tokenizer, seed and steps done; the documents to train on; the stream."""
     given = [name for name in ("n_embd", "n_head", "n_layer", "block_size") if getattr(args, name)]
     if given:
-        raise UsageError(f"--load: the checkpoint fixes the model's shape; drop --{given[0].replace('_', '-')}")
+        flag = "--" + given[0].replace("_", "-")
+        raise UsageError(f"--load: the checkpoint fixes the model's shape; drop {flag}")
     try:
         model, tokenizer, saved = checkpoint.load(args.load)
     except OSError as e:

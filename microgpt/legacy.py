@@ -141,7 +141,7 @@ class GPT(model.GPT):
             sd[f"layer{i}.attn_wq"] = matrix(c.n_embd, c.n_embd, rng)
             sd[f"layer{i}.attn_wk"] = matrix(c.n_embd, c.n_embd, rng)
             sd[f"layer{i}.attn_wv"] = matrix(c.n_embd, c.n_embd, rng)
-            sd[f"layer{i}.attn_wo"] = matrix(c.n_embd, c.n_embd, rng, std=0)  # zero: attention adds nothing yet
+            sd[f"layer{i}.attn_wo"] = matrix(c.n_embd, c.n_embd, rng, std=0)  # zero: attention adds nothing
             sd[f"layer{i}.mlp_fc1"] = matrix(4 * c.n_embd, c.n_embd, rng)
             sd[f"layer{i}.mlp_fc2"] = matrix(c.n_embd, 4 * c.n_embd, rng, std=0)  # zero: nor does the MLP
         self.params = [p for mat in sd.values() for row in mat for p in row]
