@@ -42,8 +42,8 @@ def make_book(tmp_path: Path, chapters: dict[str, str]) -> Path:
 
 
 def run_cli(docs: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "tools" / "tangle.py"), "--docs", str(docs), *args],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run([sys.executable, "-m", "tools.tangle", "--docs", str(docs), *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
 
 
 def test_every_lint_error_has_a_fixture():

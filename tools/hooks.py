@@ -24,8 +24,8 @@ from pathlib import Path
 
 from mkdocs.structure.files import File
 
-from figures import FIGURES  # MkDocs loads hooks with their own folder on sys.path
-from tangle import read_book, render, stale, tangle
+from tools.figures import FIGURES
+from tools.tangle import read_book, render, stale, tangle
 
 log = logging.getLogger("mkdocs.hooks.book")
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +46,7 @@ def on_pre_build(config) -> None:
     book = read_book(docs)
     files = {target: render(body) for target, body in tangle(book).items()}
     for message in book.errors + stale(files, docs.parent):
-        log.warning(message.splitlines()[0] + " (python tools/tangle.py --check shows more)")
+        log.warning(message.splitlines()[0] + " (python -m tools.tangle --check shows more)")
     names = public_names(files)
     BUILD.update(blocks=book.blocks, data=recorded(docs), names=names, links=linkable(names))
 

@@ -4,7 +4,7 @@ An example followed by <!--pytest-codeblocks:expected-output--> and an output fe
 tests run it (python in-process from the repository root, sh/bash in a shell), and the output
 fence is replaced by what it printed. The tests then check that the two stay equal.
 
-    python tools/outputs.py docs/11-run-it.md [more chapters]
+    python -m tools.outputs docs/11-run-it.md [more chapters]
 """
 
 from __future__ import annotations
@@ -68,7 +68,6 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     os.chdir(ROOT)
-    sys.path.insert(0, str(ROOT))
     for name in argv:
         print(f"{name}: recorded {record(Path(name))} outputs")
     return 0

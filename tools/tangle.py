@@ -7,9 +7,9 @@ indented like the placeholder. Bare ```python fences are examples (pytest runs t
 other Python-looking fence would silently do neither, so it is a lint error. A code annotation
 marker at the end of a line (`# (1)!`) is left out of the package.
 
-    python tools/tangle.py                      regenerate microgpt/
-    python tools/tangle.py --check              exit 1 with a diff if microgpt/ is stale
-    python tools/tangle.py --where FILE.py:N    the chapter line that produced line N
+    python -m tools.tangle                      regenerate microgpt/
+    python -m tools.tangle --check              exit 1 with a diff if microgpt/ is stale
+    python -m tools.tangle --where FILE.py:N    the chapter line that produced line N
 """
 
 from __future__ import annotations
@@ -254,7 +254,7 @@ def compare(target: str, text: str, lines: list[Line]) -> str | None:
             where.append(f"  {target}:{i1 + 1}: {owner(lines, j1, j2)}")
     diff = difflib.unified_diff(have, want, f"{target} (on disk)", f"{target} (tangled from the book)")
     return (f"{target} is not what the chapters tangle to. Change the chapter, not the file, "
-            f"then run python tools/tangle.py:\n" + "\n".join(where) + "\n" + "".join(diff))
+            f"then run python -m tools.tangle:\n" + "\n".join(where) + "\n" + "".join(diff))
 
 
 def owner(lines: list[Line], j1: int, j2: int) -> str:
@@ -263,7 +263,7 @@ def owner(lines: list[Line], j1: int, j2: int) -> str:
     if origins:
         return f"edit {origins[0]}"
     if j1 == 0 < j2:
-        return "line 1 is the generated header: run python tools/tangle.py"
+        return "line 1 is the generated header: run python -m tools.tangle"
     near = [o for _, o in lines[j1:] if o] or [o for _, o in reversed(lines[:j1]) if o]
     return f"not from the book: add it to the chapter near {near[0]}, or delete it"
 
@@ -300,7 +300,7 @@ def write(files: dict[str, list[Line]], root: Path = ROOT) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python tools/tangle.py", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.tangle", description=__doc__.split("\n")[0])
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="write nothing; exit 1 if microgpt/ is stale")
     mode.add_argument("--where", metavar="FILE.py:N", help="print the chapter line that produced line N")
