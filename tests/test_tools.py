@@ -43,3 +43,12 @@ def test_each_file_of_the_tooling_is_one_module():
         names.setdefault(path, []).append(name)
     assert {path: n for path, n in names.items() if len(n) > 1} == {}
     assert "tools/tangle.py" in names and "tools/figures.py" in names
+
+
+def test_every_build_job_is_listed_once():
+    """A module of tools/hooks/ that JOBS does not list would never run (and a listed one must exist)."""
+    from tools import hooks
+
+    modules = sorted(p.stem for p in (ROOT / "tools" / "hooks").glob("[!_]*.py"))
+    assert sorted(hooks.JOBS) == modules
+    assert len(set(hooks.JOBS)) == len(hooks.JOBS)
