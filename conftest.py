@@ -1,9 +1,10 @@
 """Test set-up shared by tests/ and the book's examples under docs/.
 
-pytest-codeblocks runs every bare ```python fence of docs/*.md, but a failure report shows
-neither where the block is nor what went wrong. Here each block is compiled with its
-chapter as file name and its own line numbers, so a failure reads docs/FILE.md:LINE with
-the exception type and a traceback whose package frames point back into the book.
+pytest-codeblocks runs the book's examples, but it reads Markdown its own way and its failure
+reports show neither where the block is nor what went wrong. Here it is handed the examples that
+tools/book.py reads (the reader the tangler and the site use), and each is compiled with its
+chapter as file name and its own line numbers, so a failure reads docs/FILE.md:LINE with the
+exception type and a traceback whose package frames point back into the book.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from pytest_codeblocks.main import stdout_io
-from pytest_codeblocks.plugin import TestBlock
+from pytest_codeblocks import plugin
+from pytest_codeblocks.main import CodeBlock, stdout_io
+from pytest_codeblocks.plugin import MarkdownFile, TestBlock
 
-from tools import tangle
+from tools import book, tangle
 
 ROOT = Path(__file__).resolve().parent
 NAMES = Path(os.environ.get("MICROGPT_NAMES", ROOT.parent / "shared" / "data" / "names.txt"))
@@ -80,6 +82,18 @@ def book_line(filename: str, rest: str) -> str:
         return str(e)
 
 
+def examples(path: Path) -> list[CodeBlock]:
+    """A chapter's examples as pytest-codeblocks runs them, read by tools/book.py."""
+    chapter = book.read_file(Path(path), ROOT)
+    if chapter.errors:
+        raise MarkdownFile.CollectError("\n".join(chapter.errors))
+    return [CodeBlock(e.code, e.fence.origin.line, e.fence.info.strip(), marks=e.markers.marks,
+                      importorskip=e.markers.importorskip,
+                      expected_output=e.output and "".join(line + "\n" for line in e.output.lines))
+            for e in chapter.examples]
+
+
+plugin.extract_from_file = examples
 ORIGINAL_RUNTEST = TestBlock.runtest
 TestBlock.runtest = run_block
 TestBlock.repr_failure = report_failure

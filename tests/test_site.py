@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import tangle
+from tools import book
 
 ROOT = Path(__file__).resolve().parent.parent
 LOADS = {"script": "src", "img": "src", "iframe": "src", "source": "src", "audio": "src", "video": "src",
@@ -57,7 +57,7 @@ def test_no_page_fetches_from_another_host(site):
 
 def test_every_tangled_block_shows_its_file_name(site):
     wanted = Counter()
-    for block in tangle.read_book(ROOT / "docs").blocks:
+    for block in book.read_book(ROOT / "docs").blocks:
         page = Path(block.origin.doc).relative_to("docs").with_suffix("")
         title = block.target + (f"#{block.chunk}" if block.chunk else "")
         wanted[page.as_posix(), title] += 1

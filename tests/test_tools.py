@@ -52,3 +52,51 @@ def test_every_build_job_is_listed_once():
     modules = sorted(p.stem for p in (ROOT / "tools" / "hooks").glob("[!_]*.py"))
     assert sorted(hooks.JOBS) == modules
     assert len(set(hooks.JOBS)) == len(hooks.JOBS)
+
+
+RECORDED = """# Outputs
+
+```python
+print(6 * 7)
+```
+<!--pytest-codeblocks:expected-output-->
+```text
+stale
+```
+
+```text
+shown, not recorded
+```
+
+!!! note
+
+    ```sh
+    echo one; echo two
+    ```
+    <!--pytest-codeblocks:expected-output-->
+    ```text
+    ```
+"""
+
+
+def test_the_output_recorder_rewrites_only_the_output_blocks(tmp_path):
+    chapter = tmp_path / "docs" / "01-outputs.md"
+    chapter.parent.mkdir()
+    chapter.write_text(RECORDED, "utf-8")
+    done = subprocess.run([sys.executable, "-m", "tools.outputs", str(chapter)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (0, "01-outputs.md: recorded 2 outputs\n"), done.stderr
+    assert chapter.read_text("utf-8") == RECORDED.replace("stale", "42").replace(
+        "    ```text\n    ```", "    ```text\n    one\n    two\n    ```")
+    chapter.write_text("```python\nprint(1)\n", "utf-8")  # never closed: refused, named, left as it was
+    done = subprocess.run([sys.executable, "-m", "tools.outputs", str(chapter)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 1 and done.stderr.startswith("error: docs/01-outputs.md:1: this fence is never closed")
+    assert chapter.read_text("utf-8") == "```python\nprint(1)\n"
+
+
+def test_a_tool_run_as_a_file_says_how_to_run_it():
+    done = subprocess.run([sys.executable, "tools/tangle.py", "--check"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == "run it from the repository root as a module: python -m tools.tangle\n"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from tools.hooks.api_page import NAMES, prose
+from tools.book import read_chapter
+from tools.hooks.api_page import NAMES
 
 GENERIC = {"run", "main", "save", "load", "step", "parser", "say", "error", "update", "close", "matrix"}
 LINKS: dict[str, str] = {}  # name as written in prose -> anchor on the API page, set once per build
@@ -18,7 +19,7 @@ def on_pre_build(config) -> None:
 def on_page_markdown(markdown: str, page, config, files) -> str:
     if not re.match(r"\d\d-", page.file.src_uri):
         return markdown
-    return api_links(markdown, LINKS)
+    return api_links(markdown, f"docs/{page.file.src_uri}", LINKS)
 
 
 def linkable(names: list) -> dict[str, str]:
@@ -34,7 +35,7 @@ def linkable(names: list) -> dict[str, str]:
     return links
 
 
-def api_links(markdown: str, names: dict[str, str]) -> str:
+def api_links(markdown: str, doc: str, names: dict[str, str]) -> str:
     """Link the first mention of each name in the prose of `markdown` (not in code, headings, tables)."""
     mention = re.compile(r"(?<![\[\w])`(" + "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
                          + r")`(?![\]\w(])")
@@ -46,5 +47,9 @@ def api_links(markdown: str, names: dict[str, str]) -> str:
         linked.add(m[1])
         return f"[`{m[1]}`](api.md#{names[m[1]]})"
 
-    return "\n".join(mention.sub(link, line) if is_prose and not line.lstrip().startswith(("#", "<", "|"))
-                     else line for line, is_prose in prose(markdown.split("\n")))
+    chapter = read_chapter(doc, markdown)
+    lines = chapter.lines
+    for k, line in chapter.prose():
+        if not line.lstrip().startswith(("#", "<", "|")):
+            lines[k] = mention.sub(link, line)
+    return chapter.text()

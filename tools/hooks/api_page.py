@@ -46,36 +46,19 @@ def public_names(files: dict) -> list[tuple[str, str, int, object]]:
     return out
 
 
-def prose(lines: list[str]):
-    """Each line of Markdown with whether it is prose: not inside a fence, nor a fence itself."""
-    fence = None
-    for line in lines:
-        stripped = line.strip()
-        if fence:
-            fence = None if stripped.startswith(fence) and not stripped.strip(fence[0]) else fence
-            yield line, False
-        elif stripped.startswith(("```", "~~~")):
-            fence = stripped[:3]
-            yield line, False
-        else:
-            yield line, True
-
-
 def section(origin) -> tuple[str, str]:
     """The title and anchor of the heading a chapter line sits under."""
     from markdown.extensions.toc import slugify
 
-    path = ROOT / origin.doc
-    title, anchor = path.stem, ""
-    for line, is_prose in prose(path.read_text("utf-8").splitlines()[:origin.line]):
-        if not is_prose:
-            continue
-        if line.startswith("# "):
-            title = line[2:].strip()
-        elif re.match(r"#{2,4} ", line):
+    chapter = BUILD.book.chapter(origin.doc)
+    title, anchor = chapter.title, ""
+    for k, line in chapter.prose():
+        if k >= origin.line:
+            break
+        if re.match(r"#{2,4} ", line):
             heading = re.sub(r"[`*]|\[([^\]]*)\]\([^)]*\)", r"\1", line.lstrip("#").strip())
             anchor = slugify(heading, "-")
-            title = title.split(" § ")[0] + " § " + heading
+            title = chapter.title + " § " + heading
     return title, f"{Path(origin.doc).name}#{anchor}" if anchor else Path(origin.doc).name
 
 

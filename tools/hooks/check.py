@@ -10,7 +10,8 @@ import logging
 from pathlib import Path
 
 from tools.hooks import BUILD
-from tools.tangle import read_book, render, stale, tangle
+from tools.book import read_book
+from tools.tangle import render, stale, tangle
 
 log = logging.getLogger("mkdocs.hooks.check")
 

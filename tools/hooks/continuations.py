@@ -8,21 +8,21 @@ the block before and the block after in book order, linked; a neighbour on the s
 from __future__ import annotations
 
 import re
-from functools import cache
 from pathlib import Path
 
+from tools.book import read_chapter
 from tools.hooks import BUILD
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
+    doc = f"docs/{page.file.src_uri}"
     by_target: dict[str, list] = {}
     for block in BUILD.book.blocks:
         by_target.setdefault(block.target, []).append(block)
-    lines = markdown.split("\n")
+    page = read_chapter(doc, markdown)  # the page as it is now (other jobs may have changed it)
+    ends = {f.origin: f.end for f in page.fences}
+    at = dict(zip((b.origin for b in BUILD.book.blocks if b.origin.doc == doc), (b.origin for b in page.blocks)))
     notes = {}
-    doc = f"docs/{page.file.src_uri}"
     for target, blocks in by_target.items():
         for i, block in enumerate(blocks):
             if block.origin.doc != doc or len(blocks) == 1:
@@ -33,14 +33,15 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
             if i + 1 < len(blocks):
                 after = blocks[i + 1]
                 parts.append(f"continues {'' if after.origin.doc == doc else 'in '}{pointer(after, doc, 'below')}")
-            notes[block.origin.line - 1] = (block, f'`{target}` {" · ".join(parts)}\n{{: .tangle-links }}')
+            start = at[block.origin]
+            notes[start.line - 1] = (block, ends[start], f'`{target}` {" · ".join(parts)}\n{{: .tangle-links }}')
+    lines = page.lines
     for start in sorted(notes, reverse=True):
-        block, note = notes[start]
-        end = start + 1 + len_of_fence(lines, start)
+        block, end, note = notes[start]
         end = after_annotations(lines, end)
         lines[end + 1:end + 1] = ["", note, ""]
         lines[start:start] = [f'<a id="{anchor(block)}"></a>', ""]
-    return "\n".join(lines)
+    return page.text()
 
 
 def after_annotations(lines: list[str], end: int) -> int:
@@ -57,15 +58,6 @@ def after_annotations(lines: list[str], end: int) -> int:
     return last
 
 
-def len_of_fence(lines: list[str], start: int) -> int:
-    """The number of lines inside the fence opened at lines[start]."""
-    fence = lines[start].strip()[:3]
-    for k in range(start + 1, len(lines)):
-        if lines[k].strip().startswith(fence) and lines[k].strip().strip("`~") == "":
-            return k - start - 1
-    return len(lines) - start - 1
-
-
 def anchor(block) -> str:
     return f"tangle-{Path(block.origin.doc).stem}-{block.origin.line}"
 
@@ -74,11 +66,5 @@ def pointer(block, doc: str, here: str) -> str:
     """A link to a titled block from page `doc`: `here` (above, below) on that page, else its chapter."""
     if block.origin.doc == doc:
         return f"[{here}](#{anchor(block)})"
-    return f"[{chapter_title(block.origin.doc)}]({Path(block.origin.doc).name}#{anchor(block)})"
-
-
-@cache
-def chapter_title(doc: str) -> str:
-    path = ROOT / doc
-    return next((line[2:].strip() for line in path.read_text("utf-8").splitlines() if line.startswith("# ")),
-                path.name)
+    title = BUILD.book.chapter(block.origin.doc).title
+    return f"[{title}]({Path(block.origin.doc).name}#{anchor(block)})"

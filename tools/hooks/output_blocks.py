@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-import re
-
-OUTPUT = re.compile(r"^(?P<marker>[ \t]*<!--pytest-codeblocks:expected-output-->\n[ \t]*)```text$", re.M)
+from tools.book import read_chapter
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
-    return OUTPUT.sub(r"\g<marker>``` { .text .no-copy }", markdown)
+    chapter = read_chapter(f"docs/{page.file.src_uri}", markdown)
+    for example in chapter.examples:
+        out = example.output
+        if out:
+            language = out.info.strip() or "text"
+            chapter.lines[out.origin.line - 1] = f"{out.indent}{out.marker} {{ .{language} .no-copy }}"
+    return chapter.text()
