@@ -105,9 +105,38 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.skip(f"Karpathy's names.txt is not at {NAMES} (set MICROGPT_NAMES to its path)")
 
 
+CACHES = {".git", ".hypothesis", ".pytest_cache", ".venv", "__pycache__", "node_modules", "site"}
+
+
+def tree() -> dict[str, tuple[int, int]]:
+    """Every file of the repository but caches, with its modification time and size."""
+    files = {}
+    for folder, dirs, names in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if d not in CACHES and not d.endswith(".egg-info")]
+        for name in names:
+            stat = os.stat(os.path.join(folder, name))
+            files[os.path.relpath(os.path.join(folder, name), ROOT)] = (stat.st_mtime_ns, stat.st_size)
+    return files
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Tests never write into the repository: a file changed, added or removed fails the run."""
+    before, after = session.config.stash[TREE], tree()
+    changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+    if changed:
+        session.config.get_terminal_writer().line(f"tests changed files of the repository: {', '.join(changed)}",
+                                                  red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+TREE = pytest.StashKey[dict]()
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """A cache folder for --data names, holding names.txt as after a first download (the book's
-    examples are not pytest functions, so this is a hook rather than a fixture)."""
+    examples are not pytest functions, so this is a hook rather than a fixture); and what the
+    repository holds, to check that the tests leave it as they found it."""
+    session.config.stash[TREE] = tree()
     cache = Path(tempfile.mkdtemp(prefix="microgpt-cache-"))
     if NAMES.exists():
         (cache / "microgpt").mkdir()
