@@ -4,7 +4,7 @@ Each function returns the text of an SVG file; tools/hooks.py adds them to the s
 figures/NAME.svg at every build, so no figure is ever drawn by hand or goes stale. The plots use
 matplotlib (in the `docs` extra); the two diagrams are plain SVG written here.
 
-    python tools/figures.py OUT_DIR    # write them all to a folder, to look at them
+    python -m tools.figures OUT_DIR   # write them all to a folder, to look at them
 """
 
 from __future__ import annotations
@@ -19,12 +19,11 @@ from pathlib import Path
 from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from microgpt import checkpoint, model as model_module  # noqa: E402
-from microgpt.autograd import Value  # noqa: E402
-from microgpt.model import Config  # noqa: E402
-from microgpt.nn import softmax  # noqa: E402
+from microgpt import checkpoint, model as model_module
+from microgpt.autograd import Value
+from microgpt.model import Config
+from microgpt.nn import softmax
 
 DATA = ROOT / "docs" / "data"
 INK, LIGHT, ACCENT = "#333333", "#9e9e9e", "#3f51b5"

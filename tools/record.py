@@ -6,7 +6,7 @@ docs/data/reference-model.json (the trained model as a checkpoint). The book quo
 numbers and draws its figures from them; tests/test_recorded.py checks them against the code
 (quickly for the first steps, completely in the slow run).
 
-    python tools/record.py [--names ../shared/data/names.txt]
+    python -m tools.record [--names ../shared/data/names.txt]
 """
 
 from __future__ import annotations
@@ -23,16 +23,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from microgpt import checkpoint  # noqa: E402
-from microgpt.autograd import Value  # noqa: E402
-from microgpt.data import load_docs  # noqa: E402
-from microgpt.model import GPT, Config  # noqa: E402
-from microgpt.optim import Adam  # noqa: E402
-from microgpt.sample import sample  # noqa: E402
-from microgpt.tokenizer import Tokenizer  # noqa: E402
-from microgpt.train import doc_loss, train  # noqa: E402
+from microgpt import checkpoint
+from microgpt.autograd import Value
+from microgpt.data import load_docs
+from microgpt.model import GPT, Config
+from microgpt.optim import Adam
+from microgpt.sample import sample
+from microgpt.tokenizer import Tokenizer
+from microgpt.train import doc_loss, train
 
 DATA = ROOT / "docs" / "data"
 
