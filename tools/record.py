@@ -60,6 +60,19 @@ def nodes_created(model: GPT, tokenizer: Tokenizer, doc: str) -> int:
     return count[0]
 
 
+def coverage(docs: list[str], steps: int, block_size: int) -> dict:
+    """Which embedding rows ever get a gradient in the first `steps` steps: the step by which every
+    character has appeared in a trained document, and the positions no document reaches."""
+    seen, every_char_by = set(), None
+    chars = set("".join(docs))
+    for step in range(steps):
+        seen |= set(docs[step % len(docs)])
+        if every_char_by is None and seen == chars:
+            every_char_by = step + 1
+    reached = max(min(block_size, len(docs[step % len(docs)]) + 1) for step in range(steps))
+    return {"every_char_by_step": every_char_by, "positions_never_reached": list(range(reached, block_size))}
+
+
 def reference_run(names: str, steps: int = 1000, samples: int = 20) -> tuple[dict, GPT, Tokenizer, random.Random]:
     """Run the reference run through the package; what it printed and measured."""
     rng = random.Random(42)
@@ -83,6 +96,7 @@ def reference_run(names: str, steps: int = 1000, samples: int = 20) -> tuple[dic
                     "min_length": min(map(len, docs)), "max_length": max(map(len, docs))},
         "losses": losses, "samples": names_out,
         "novel_samples": [name for name in names_out if name not in set(docs)],
+        "coverage": coverage(docs, steps, model.config.block_size),
         "nodes_per_step": {"mean": sum(nodes) / len(nodes), "min": min(nodes), "max": max(nodes),
                            "by_positions": {str(n): by_length[n] for n in sorted(by_length)}},
         "timing": {"seconds_per_step": seconds / steps, "python": platform.python_version(),
