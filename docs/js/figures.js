@@ -1,0 +1,1 @@
+// The live figures of the book (issue 15): filled in below.
