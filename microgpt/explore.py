@@ -33,6 +33,12 @@ def labels(tokenizer: Tokenizer) -> list[str]:
     return list(tokenizer.uchars) + ["BOS"]
 
 
+def unknown(tokenizer: Tokenizer, text: str) -> str | None:
+    """Why encode(text) fails, naming the first character the vocabulary lacks; None if it does not."""
+    missing = [ch for ch in text if ch not in tokenizer.uchars]
+    return f"encode({missing[0]!r}) raises ValueError: it is not in the vocabulary" if missing else None
+
+
 def tokens(text: str, path: str = REFERENCE) -> dict:
     """Each character of text with its token id, or the error encode gives for it; the decoded ids."""
     _, tokenizer = reference(path)
@@ -40,8 +46,8 @@ def tokens(text: str, path: str = REFERENCE) -> dict:
     for ch in text:
         try:
             (token,) = tokenizer.encode(ch)
-        except ValueError as e:  # not in the vocabulary: list.index says so
-            pieces.append({"char": ch, "id": None, "error": f"ValueError: {e}"})
+        except ValueError:  # not in the vocabulary: list.index says so
+            pieces.append({"char": ch, "id": None, "error": unknown(tokenizer, ch)})
             continue
         pieces.append({"char": ch, "id": token, "error": None})
         ids.append(token)
@@ -100,10 +106,9 @@ def backward_steps(a: float = 2.0, b: float = 3.0) -> dict:
 def next_letter(prefix: str = "", temperature: float = 0.5, path: str = REFERENCE) -> dict:
     """The trained model's probabilities for the token after BOS + prefix, at temperature and at 1."""
     model, tokenizer = reference(path)
-    try:
-        ids = tokenizer.encode(prefix)
-    except ValueError as e:
-        return {"error": f"ValueError: {e}"}
+    if unknown(tokenizer, prefix):
+        return {"error": unknown(tokenizer, prefix)}
+    ids = tokenizer.encode(prefix)
     if len(ids) >= model.config.block_size:
         return {"error": f"the model reads at most {model.config.block_size} tokens: BOS and "
                          f"{model.config.block_size - 1} letters"}
@@ -145,10 +150,9 @@ def recording_softmax(calls: list) -> Iterator[None]:
 def attention(name: str = "emma", path: str = REFERENCE) -> dict:
     """The attention weights while the model reads BOS + name: `heads[h][t][s]`, from position t to s."""
     model, tokenizer = reference(path)
-    try:
-        ids = tokenizer.encode(name)
-    except ValueError as e:
-        return {"error": f"ValueError: {e}"}
+    if unknown(tokenizer, name):
+        return {"error": unknown(tokenizer, name)}
+    ids = tokenizer.encode(name)
     if len(ids) >= model.config.block_size:
         return {"error": f"at most {model.config.block_size - 1} letters: the model has no position beyond"}
     tokens, calls = [tokenizer.bos] + ids, []

@@ -5,7 +5,7 @@ An example that needs anything more (PyTorch, NumPy, hypothesis), directly or th
 module or function it imports, gets `data-needs="torch"` and `data-command="..."`: the runner shows
 that, and the command that runs it locally, instead of a Run button that could only fail.
 
-An example whose printed numbers depend on the Python version is marked in its chapter with
+An example whose output depends on the Python version is marked in its chapter with
 `<!-- output depends on the Python version -->` before its fence; this hook writes, under the
 output the book shows, which Python printed it and which Python the page runs.
 """
@@ -137,8 +137,8 @@ def on_page_content(content: str, page, config, files) -> str:
     for i in range(1, len(parts)):
         output = OUTPUT.search(parts[i])
         if output:
-            note = (f'<p class="python-note">These numbers depend on the Python version: the output shown is '
-                    f'CPython {platform.python_version()}\'s, which builds and tests the book; Run in this page '
-                    f'uses Python {page_python()} (Pyodide) and prints its own.</p>')
+            note = (f'<p class="python-note">What this example prints depends on the Python version: the output '
+                    f'shown is CPython {platform.python_version()}\'s, which builds and tests the book; Run in '
+                    f'this page uses Python {page_python()} (Pyodide) and prints its own.</p>')
             parts[i] = parts[i][:output.end()] + note + parts[i][output.end():]
     return "".join(parts)

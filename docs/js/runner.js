@@ -5,7 +5,7 @@
 (() => {
   const python = window.microgptPython;
   const { el: svg, frame, polyline } = window.microgptPlot;
-  const EXAMPLE_SECONDS = 120;  // an example that runs longer is stopped (one that loops, say)
+  const EXAMPLE_SECONDS = 120;  // an example that runs longer is stopped (one that loops, say); tests may lower it
   const MAX_OUTPUT = 200_000;  // characters: past this a job is stopped, so the page stays usable
 
   function button(label, onClick, className = "") {
@@ -86,6 +86,23 @@
     return note;
   }
 
+  // Make a block's code editable; returns its Reset button, shown while the code differs from the book's.
+  function editable(code) {
+    const original = code.innerHTML;
+    code.setAttribute("contenteditable", "plaintext-only");
+    code.setAttribute("spellcheck", "false");
+    code.setAttribute("aria-label", "example code, editable");
+    const reset = button("Reset", () => {
+      code.innerHTML = original;
+      reset.hidden = true;
+      code.focus();
+    }, "reset-button");
+    reset.hidden = true;
+    reset.title = "Back to the book's code";
+    code.addEventListener("input", () => { reset.hidden = code.innerHTML === original; });
+    return reset;
+  }
+
   // Every example block (a python block without a file name) gets Run, and its code is editable.
   function addRunButtons() {
     for (const block of document.querySelectorAll(".md-content .language-python.highlight")) {
@@ -98,10 +115,7 @@
         continue;
       }
       block.dataset.runnable = "yes";
-      const original = code.innerHTML;
-      code.setAttribute("contenteditable", "plaintext-only");
-      code.setAttribute("spellcheck", "false");
-      code.setAttribute("aria-label", "example code, editable; Ctrl+Enter runs it");
+      const resetButton = editable(code);
       const output = outputBox("example-output");
       const bar = element("div", "run-bar");
       const status = element("span", "run-status");
@@ -113,7 +127,7 @@
         output.reset();
         bar.dataset.state = "running";
         job = python.run(code.innerText, {
-          timeLimit: EXAMPLE_SECONDS,
+          timeLimit: window.microgptExampleSeconds ?? EXAMPLE_SECONDS,
           onOut: (text) => output.add(text, job),
           onState: (state, detail) => { status.textContent = describe(state, detail); },
         });
@@ -127,14 +141,6 @@
       });
       const stopButton = button("Stop", () => job?.stop(`stopped by you`), "stop-button");
       stopButton.hidden = true;
-      const resetButton = button("Reset", () => {
-        code.innerHTML = original;
-        resetButton.hidden = true;
-        code.focus();
-      }, "reset-button");
-      resetButton.hidden = true;
-      resetButton.title = "Back to the book's code";
-      code.addEventListener("input", () => { resetButton.hidden = code.innerHTML === original; });
       code.addEventListener("keydown", (e) => {
         if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && !runButton.disabled) {
           e.preventDefault();
@@ -244,6 +250,13 @@
     box.dataset.ready = "yes";
     const sourceBlock = [...document.querySelectorAll(".md-content .language-python.highlight code")]
       .find((c) => c.innerText.includes("async def train_here"));
+    // its block runs with this box's button, not a Run button of its own; a reader may edit it first
+    sourceBlock.closest(".highlight").dataset.runnable = "trainer";
+    const resetSource = editable(sourceBlock);
+    const sourceBar = element("div", "run-bar source-bar");
+    sourceBar.append(element("span", "run-status", "The button under Train it here runs this code, as edited."),
+      resetSource);
+    sourceBlock.closest(".highlight").after(sourceBar);
     box.textContent = "";
     const { form, inputs } = settingsForm(box);
     const command = element("p", "train-command");
@@ -273,7 +286,8 @@
       stop.disabled = false;
       output.reset();
       box.dataset.state = "running";
-      let first = null;
+      let first = null;  // the first step's number and time: the rate leaves out loading and setting up
+      let last = null;
       const code = `${sourceBlock.innerText}\nimport page\n` +
         `await train_here(${args}, watch=Watch(page.send, page.stopped))\n`;
       job = python.run(code, {
@@ -285,7 +299,7 @@
           if (kind === "start") curve.start(data);
           if (kind !== "step") return;
           curve.step(data);
-          const now = performance.now();
+          const now = last = performance.now();
           first ??= { step: data.step, time: now };
           const rate = (data.step - first.step) / ((now - first.time) / 1000);
           progress.textContent = `step ${data.step} / ${values.steps}` + (rate > 0
@@ -295,7 +309,9 @@
       const result = await job.promise;
       job = null;
       const done = curve.state.losses.length;
-      report(result, output, progress, `${done} step${done === 1 ? "" : "s"}`);
+      const rate = first && done > first.step ? ` (${((done - first.step) / ((last - first.time) / 1000)).toFixed(1)} ` +
+        "steps/s)" : "";
+      report(result, output, progress, `${done} step${done === 1 ? "" : "s"}${rate}`);
       box.dataset.state = result.error ? "error" : result.stopped ? "stopped" : "done";
       train.disabled = false;
       stop.disabled = true;
@@ -306,7 +322,8 @@
   }
 
   document$.subscribe(() => {
-    addRunButtons();
     addTrainer();
+    addRunButtons();
+    document.documentElement.dataset.runButtons = "ready";  // for the tests: every button is in place
   });
 })();
