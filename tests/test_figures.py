@@ -33,9 +33,10 @@ def settle(page, figure: str) -> float:
 def timed(page, figure: str, first, second) -> None:
     """Do the first interaction and the second, each to its result, and keep both times."""
     assert page.locator(f"{figure} img").is_visible()  # the static picture, until the reader acts
+    assert page.locator(f"{figure} .figure-live").is_hidden()
     first()
     cold = settle(page, figure)
-    assert not page.locator(f"{figure} img").is_visible()
+    assert page.locator(f"{figure} img").is_hidden() and page.locator(f"{figure} .figure-live").is_visible()
     second()
     TIMES[figure] = (cold, settle(page, figure))
 

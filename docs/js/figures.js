@@ -34,7 +34,8 @@
   class Live {
     constructor(figure) {
       this.figure = figure;
-      this.picture = figure.querySelector("img");
+      const img = figure.querySelector("img");
+      this.picture = img?.closest("a") ?? img;  // the static picture, with its link to the full size
       this.controls = html("div", { className: "figure-controls" });
       this.status = html("p", { className: "figure-status", role: "status" });
       this.live = html("div", { className: "figure-live" });
