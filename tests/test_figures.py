@@ -9,6 +9,7 @@ Slow, like tests/test_in_the_page.py, whose fixtures and helpers it uses."""
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,15 @@ from test_in_the_page import MINUTES, clean, open_page
 pytestmark = pytest.mark.slow
 MODEL = str(Path(__file__).resolve().parent.parent / "docs" / "data" / "reference-model.json")
 TIMES: dict[str, tuple[float, float]] = {}
+
+
+@contextmanager
+def chapter(browser, served, path: str):
+    """A chapter's page, checked at the end for console errors and requests off 127.0.0.1."""
+    page, seen = open_page(browser, served, path)
+    yield page
+    clean(seen)
+    page.close()
 
 
 def settle(page, figure: str) -> float:
@@ -49,40 +59,36 @@ def slide(page, selector: str, presses: int) -> None:
 
 
 def test_tokenizer(served, browser):
-    page, seen = open_page(browser, served, "02-tokenizer")
-    f = "#figure-tokens"
-    timed(page, f, lambda: page.fill(f"{f} input", "Emma"), lambda: page.fill(f"{f} input", "zoë ann"))
-    native = explore.tokens("zoë ann", MODEL)
-    shown = page.eval_on_selector_all(f"{f} .token-row li", "els => els.map(e => e.innerText.split('\\n'))")
-    assert shown == [["␣" if p["char"] == " " else p["char"], "?" if p["id"] is None else str(p["id"])]
-                     for p in native["pieces"]]
-    errors = page.eval_on_selector_all(f"{f} .token-error", "els => els.map(e => e.innerText)")
-    assert errors == [f"'{p['char']}': {p['error']}" for p in native["pieces"] if p["id"] is None]
-    assert page.inner_text(f"{f} .token-ids").startswith(f"ids {native['ids']} → decode: '{native['decoded']}'")
-    clean(seen)
-    page.close()
+    with chapter(browser, served, "02-tokenizer") as page:
+        f = "#figure-tokens"
+        timed(page, f, lambda: page.fill(f"{f} input", "Emma"), lambda: page.fill(f"{f} input", "zoë ann"))
+        native = explore.tokens("zoë ann", MODEL)
+        shown = page.eval_on_selector_all(f"{f} .token-row li", "els => els.map(e => e.innerText.split('\\n'))")
+        assert shown == [["␣" if p["char"] == " " else p["char"], "?" if p["id"] is None else str(p["id"])]
+                         for p in native["pieces"]]
+        errors = page.eval_on_selector_all(f"{f} .token-error", "els => els.map(e => e.innerText)")
+        assert errors == [f"'{p['char']}': {p['error']}" for p in native["pieces"] if p["id"] is None]
+        assert page.inner_text(f"{f} .token-ids").startswith(f"ids {native['ids']} → decode: '{native['decoded']}'")
 
 
 def test_autograd_steps_through_backward(served, browser):
-    page, seen = open_page(browser, served, "03-autograd")
-    f = "#figure-autograd"
-    timed(page, f, lambda: page.fill(f"{f} input[name=a]", "1.5"), lambda: page.fill(f"{f} input[name=b]", "-2"))
-    native = explore.backward_steps(1.5, -2.0)
-    data = {n["name"]: n["data"] for n in native["nodes"]}
-    said_all = []
-    for k, step in enumerate(native["steps"]):
-        page.click(f"{f} button:has-text('Step backward')")  # from the result, the first press starts again
-        said = page.inner_text(f"{f} .backward-step")
-        said_all.append(said)
-        assert said.startswith(f"step {k + 1} of {len(native['steps'])}: ")
-        for arrival in step["arrivals"]:
-            assert f"= {arrival['amount']:g} to {arrival['to']}" in said
-        values = page.eval_on_selector_all(f"{f} .node-values", "els => els.map(e => e.textContent)")
-        numbers = [[float(x) for x in re.findall(r"-?[\d.]+", v)] for v in values]
-        assert numbers == [[data[n], step["grads"][n]] for n in "abcL"]
-    assert sum("a has now received two contributions" in said for said in said_all) >= 1
-    clean(seen)
-    page.close()
+    with chapter(browser, served, "03-autograd") as page:
+        f = "#figure-autograd"
+        timed(page, f, lambda: page.fill(f"{f} input[name=a]", "1.5"), lambda: page.fill(f"{f} input[name=b]", "-2"))
+        native = explore.backward_steps(1.5, -2.0)
+        data = {n["name"]: n["data"] for n in native["nodes"]}
+        said_all = []
+        for k, step in enumerate(native["steps"]):
+            page.click(f"{f} button:has-text('Step backward')")  # from the result, the first press starts again
+            said = page.inner_text(f"{f} .backward-step")
+            said_all.append(said)
+            assert said.startswith(f"step {k + 1} of {len(native['steps'])}: ")
+            for arrival in step["arrivals"]:
+                assert f"= {arrival['amount']:g} to {arrival['to']}" in said
+            values = page.eval_on_selector_all(f"{f} .node-values", "els => els.map(e => e.textContent)")
+            numbers = [[float(x) for x in re.findall(r"-?[\d.]+", v)] for v in values]
+            assert numbers == [[data[n], step["grads"][n]] for n in "abcL"]
+        assert sum("a has now received two contributions" in said for said in said_all) >= 1
 
 
 def top_five(dist: dict) -> str:
@@ -90,75 +96,71 @@ def top_five(dist: dict) -> str:
     return f"most likely at T = {dist['temperature']:g}: " + ", ".join(f"{l} {p:.4f}" for p, l in ranked)
 
 
-@pytest.mark.parametrize("chapter, figure", [("05-building-blocks", "#figure-next-letter"),
-                                             ("10-sampling", "#figure-sampling")])
-def test_next_letter(served, browser, chapter, figure):
-    page, seen = open_page(browser, served, chapter)
-    f = figure
-    timed(page, f, lambda: page.fill(f"{f} input[name=prefix]", "e"), lambda: page.fill(f"{f} input[name=prefix]", "em"))
-    slide(page, f"{f} input[name=temperature]", 6)  # 0.5 + 6 steps of 0.05
-    settle(page, f)
-    native = explore.next_letter("em", 0.8, MODEL)
-    assert page.inner_text(f"{f} .figure-values") == top_five(native)
-    titles = page.eval_on_selector_all(f"{f} .figure-live rect title", "els => els.map(e => e.textContent)")
-    assert titles == [t for label, p, p1 in zip(native["labels"], native["probs"], native["probs_at_1"])
-                      for t in (f"{label}: {p1:.4f} at T = 1", f"{label}: {p:.4f} at T = 0.8")]
-    page.click(f"{f} button:has-text('Sample a letter')")
-    settle(page, f)
-    drawn = explore.sample_letter("em", 0.8, 0, MODEL)
-    assert page.input_value(f"{f} input[name=prefix]") == ("em" if drawn["ended"] else "em" + drawn["label"])
-    clean(seen)
-    page.close()
+@pytest.mark.parametrize("path, figure", [("05-building-blocks", "#figure-next-letter"),
+                                          ("10-sampling", "#figure-sampling")])
+def test_next_letter(served, browser, path, figure):
+    with chapter(browser, served, path) as page:
+        f = figure
+        prefix = f"{f} input[name=prefix]"
+        timed(page, f, lambda: page.fill(prefix, "e"), lambda: page.fill(prefix, "em"))
+        slide(page, f"{f} input[name=temperature]", 6)  # 0.5 + 6 steps of 0.05
+        settle(page, f)
+        native = explore.next_letter("em", 0.8, MODEL)
+        assert page.inner_text(f"{f} .figure-values") == top_five(native)
+        titles = page.eval_on_selector_all(f"{f} .figure-live rect title", "els => els.map(e => e.textContent)")
+        assert titles == [t for label, p, p1 in zip(native["labels"], native["probs"], native["probs_at_1"])
+                          for t in (f"{label}: {p1:.4f} at T = 1", f"{label}: {p:.4f} at T = 0.8")]
+        page.click(f"{f} button:has-text('Sample a letter')")
+        settle(page, f)
+        drawn = explore.sample_letter("em", 0.8, 0, MODEL)
+        assert page.input_value(f"{f} input[name=prefix]") == ("em" if drawn["ended"] else "em" + drawn["label"])
 
 
 def test_attention(served, browser):
-    page, seen = open_page(browser, served, "06-attention")
-    f = "#figure-attention"
-    timed(page, f, lambda: page.fill(f"{f} input", "emm"), lambda: page.fill(f"{f} input", "olivia"))
-    native = explore.attention("olivia", MODEL)
-    cells = page.eval_on_selector_all(f"{f} .cell", "els => els.map(e => [e.textContent, e.getAttribute('aria-label')])")
-    labels = native["labels"]
-    expected = [(f"{w:.2f}"[1:] if w < 1 else "1",
-                 f"head {h}: position {t} ({labels[t]}) gives {w:.4f} of its attention to position {s} ({labels[s]})")
-                for h, head in enumerate(native["heads"]) for t, row in enumerate(head) for s, w in enumerate(row)]
-    assert [tuple(c) for c in cells] == expected
-    page.focus(f"{f} .cell >> nth=5")
-    assert page.inner_text(f"{f} .figure-values") == expected[5][1]
-    clean(seen)
-    page.close()
+    with chapter(browser, served, "06-attention") as page:
+        f = "#figure-attention"
+        timed(page, f, lambda: page.fill(f"{f} input", "emm"), lambda: page.fill(f"{f} input", "olivia"))
+        native = explore.attention("olivia", MODEL)
+        cells = page.eval_on_selector_all(f"{f} .cell",
+                                          "els => els.map(e => [e.textContent, e.getAttribute('aria-label')])")
+        labels = native["labels"]
+        expected = [(f"{w:.2f}"[1:] if w < 1 else "1",
+                     f"head {h}: position {t} ({labels[t]}) gives {w:.4f} of its attention to "
+                     f"position {s} ({labels[s]})")
+                    for h, head in enumerate(native["heads"]) for t, row in enumerate(head) for s, w in enumerate(row)]
+        assert [tuple(c) for c in cells] == expected
+        page.focus(f"{f} .cell >> nth=5")
+        assert page.inner_text(f"{f} .figure-values") == expected[5][1]
 
 
 def test_embeddings(served, browser):
-    page, seen = open_page(browser, served, "04-parameters")
-    f = "#figure-embeddings"
-    timed(page, f, lambda: page.select_option(f"{f} select", "a"), lambda: page.select_option(f"{f} select", "e"))
-    native, near = explore.embeddings(MODEL), explore.neighbours("e", 5, MODEL)
-    assert page.inner_text(f"{f} .figure-values") == "nearest to e in all 16 dimensions (cosine): " + \
-        ", ".join(f"{n['label']} {n['cosine']:.4f}" for n in near["nearest"])
-    points = page.eval_on_selector_all(f"{f} .point", "els => els.map(e => e.getAttribute('aria-label'))")
-    assert points == [f"{l}: {x:.3f}, {y:.3f}" for l, (x, y) in zip(native["labels"], native["points"])]
-    xlabel = f"first principal direction ({round(native['variance'][0] * 100)}% of the spread)"
-    assert xlabel in page.inner_text(f"{f} .figure-live")
-    page.focus(f"{f} .point >> nth=14")  # o, chosen with the keyboard
-    page.keyboard.press("Enter")
-    settle(page, f)
-    assert page.inner_text(f"{f} .figure-values").startswith("nearest to o in")
-    clean(seen)
-    page.close()
+    with chapter(browser, served, "04-parameters") as page:
+        f = "#figure-embeddings"
+        timed(page, f, lambda: page.select_option(f"{f} select", "a"), lambda: page.select_option(f"{f} select", "e"))
+        native, near = explore.embeddings(MODEL), explore.neighbours("e", 5, MODEL)
+        assert page.inner_text(f"{f} .figure-values") == "nearest to e in all 16 dimensions (cosine): " + \
+            ", ".join(f"{n['label']} {n['cosine']:.4f}" for n in near["nearest"])
+        points = page.eval_on_selector_all(f"{f} .point", "els => els.map(e => e.getAttribute('aria-label'))")
+        assert points == [f"{l}: {x:.3f}, {y:.3f}" for l, (x, y) in zip(native["labels"], native["points"])]
+        xlabel = f"first principal direction ({round(native['variance'][0] * 100)}% of the spread)"
+        assert xlabel in page.inner_text(f"{f} .figure-live")
+        page.focus(f"{f} .point >> nth=14")  # o, chosen with the keyboard
+        page.keyboard.press("Enter")
+        settle(page, f)
+        assert page.inner_text(f"{f} .figure-values").startswith("nearest to o in")
 
 
 def test_adam_against_descent(served, browser):
-    page, seen = open_page(browser, served, "08-adam")
-    f = "#figure-valley"
-    timed(page, f, lambda: slide(page, f"{f} input[name=lr]", 5), lambda: slide(page, f"{f} input[name=beta1]", -5))
-    v = explore.valley(0.15, 0.8, 0.99)
-    legend = page.inner_text(f"{f} .figure-values")
-    for name, label in (("descent", "gradient descent"), ("adam", "Adam")):
-        assert f"{label}: loss {v['final_loss'][name]:.4f} after {len(v['paths'][name]) - 1} steps" in legend
-    points = page.eval_on_selector_all(f"{f} polyline.path-adam", "els => els[0].getAttribute('points').split(' ').length")
-    assert points == len(v["paths"]["adam"])
-    clean(seen)
-    page.close()
+    with chapter(browser, served, "08-adam") as page:
+        f = "#figure-valley"
+        timed(page, f, lambda: slide(page, f"{f} input[name=lr]", 5), lambda: slide(page, f"{f} input[name=beta1]", -5))
+        v = explore.valley(0.15, 0.8, 0.99)
+        legend = page.inner_text(f"{f} .figure-values")
+        for name, label in (("descent", "gradient descent"), ("adam", "Adam")):
+            assert f"{label}: loss {v['final_loss'][name]:.4f} after {len(v['paths'][name]) - 1} steps" in legend
+        points = page.eval_on_selector_all(f"{f} polyline.path-adam",
+                                           "els => els[0].getAttribute('points').split(' ').length")
+        assert points == len(v["paths"]["adam"])
 
 
 def test_zz_report_the_times():

@@ -137,8 +137,9 @@ def on_page_content(content: str, page, config, files) -> str:
     for i in range(1, len(parts)):
         output = OUTPUT.search(parts[i])
         if output:
-            note = (f'<p class="python-note">What this example prints depends on the Python version: the output '
-                    f'shown is CPython {platform.python_version()}\'s, which builds and tests the book; Run in '
-                    f'this page uses Python {page_python()} (Pyodide) and prints its own.</p>')
+            note = (f'<p class="python-note">What this example prints depends on the Python that runs it (its '
+                    f'version, its maths library): the output shown is CPython {platform.python_version()}\'s, '
+                    f'which builds and tests the book; Run in this page uses Python {page_python()} (Pyodide) '
+                    f'and prints its own.</p>')
             parts[i] = parts[i][:output.end()] + note + parts[i][output.end():]
     return "".join(parts)

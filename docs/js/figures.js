@@ -4,7 +4,7 @@
 // Nothing here computes a model's number: this file only draws what Python returns.
 (() => {
   const python = window.microgptPython;
-  const { el, frame, polyline } = window.microgptPlot;
+  const { el, frame, polyline, widthIn } = window.microgptPlot;
 
   function html(tag, attrs = {}, ...children) {
     const node = document.createElement(tag);
@@ -186,11 +186,11 @@
   }
 
   // --- 3. Next letter: the trained model's distribution, a temperature, and one sampled letter ----
-  function bars(dist, prefix) {
+  function bars(dist, prefix, width) {
     const n = dist.labels.length;
     const top = Math.max(...dist.probs, ...dist.probs_at_1);
     const ymax = Math.ceil(top * 10) / 10;
-    const f = frame({ x: [-0.5, n - 0.5], y: [0, ymax], height: 250, ylabel: "probability",
+    const f = frame({ x: [-0.5, n - 0.5], y: [0, ymax], width, height: 250, ylabel: "probability",
       xlabel: "the next token", xticks: dist.labels.map((l, i) => [i, l === "BOS" ? "BOS" : l]),
       title: `after BOS${prefix ? ` + '${prefix}'` : ""}: T = 1 (grey) and T = ${dist.temperature} (blue)` });
     const w = f.pw / n / 2.4;
@@ -220,7 +220,7 @@
       if (!dist) return;
       const ranked = dist.labels.map((l, i) => [dist.probs[i], l]).sort((x, y) => y[0] - x[0]).slice(0, 5);
       top.textContent = `most likely at T = ${dist.temperature}: ` + ranked.map(([p, l]) => `${l} ${fmt(p)}`).join(", ");
-      live.show(bars(dist, prefix.value), top);
+      live.show(bars(dist, prefix.value, widthIn(figure, 600)), top);
     }, 60, live);
     prefix.addEventListener("input", update);
     temperature.addEventListener("input", update);
@@ -296,7 +296,7 @@
       const xs = points.points.map((p) => p[0]), ys = points.points.map((p) => p[1]);
       const pad = (lo, hi) => [lo - (hi - lo) * 0.06, hi + (hi - lo) * 0.06];
       const f = frame({ x: pad(Math.min(...xs), Math.max(...xs)), y: pad(Math.min(...ys), Math.max(...ys)),
-        height: 380, xlabel: `first principal direction (${Math.round(points.variance[0] * 100)}% of the spread)`,
+        width: widthIn(figure, 420), height: 380, xlabel: `first principal direction (${Math.round(points.variance[0] * 100)}% of the spread)`,
         ylabel: `second (${Math.round(points.variance[1] * 100)}%)` });
       const at = Object.fromEntries(points.labels.map((l, i) => [l, points.points[i]]));
       for (const { label } of near.nearest) {
@@ -338,7 +338,7 @@
       sliders.forEach(([range, out]) => { out.textContent = range.value; });
       const v = await live.compute("valley", sliders.map(([range]) => Number(range.value)));
       if (!v) return;
-      const f = frame({ x: [-6.5, 6.5], y: [-1.6, 1.6], height: 260, xlabel: "x", ylabel: "y",
+      const f = frame({ x: [-6.5, 6.5], y: [-1.6, 1.6], width: widthIn(figure, 480), height: 260, xlabel: "x", ylabel: "y",
         title: "f(x, y) = x²/20 + y², from (−4, 1)" });
       const clip = el("clipPath", { id: "valley-clip" });
       clip.append(el("rect", { x: f.margin.left, y: f.margin.top, width: f.pw, height: f.ph }));

@@ -20,10 +20,17 @@
     return out;
   }
 
+  // The width to draw at inside `container`: its own, but never below `least` (narrower scrolls sideways),
+  // so that the labels keep their size on a phone.
+  function widthIn(container, least) {
+    return Math.max(least, Math.round(container.clientWidth || 640));
+  }
+
   // An SVG with a plotting frame: x and y scales, labelled axes with ticks. Returns {svg, x, y, plot}.
   function frame({ width = 640, height = 260, x: [x0, x1], y: [y0, y1], xlabel, ylabel, title,
     xticks, yticks, margin = { left: 52, right: 12, top: title ? 24 : 10, bottom: 40 } }) {
-    const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, class: "live-plot", role: "img" });
+    const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, class: "live-plot", role: "img",
+      style: `min-width: ${width}px` });
     if (title) svg.append(el("title", {}, title));
     const pw = width - margin.left - margin.right;
     const ph = height - margin.top - margin.bottom;
@@ -60,5 +67,5 @@
       fill: "none", ...attrs });
   }
 
-  window.microgptPlot = { el, ticks, frame, polyline };
+  window.microgptPlot = { el, ticks, frame, polyline, widthIn };
 })();

@@ -4,7 +4,7 @@
 // tools/page_blocks.py at build time) gets a note with the command that runs it locally instead.
 (() => {
   const python = window.microgptPython;
-  const { el: svg, frame, polyline } = window.microgptPlot;
+  const { el: svg, frame, polyline, widthIn } = window.microgptPlot;
   const EXAMPLE_SECONDS = 120;  // an example that runs longer is stopped (one that loops, say); tests may lower it
   const MAX_OUTPUT = 200_000;  // characters: past this a job is stopped, so the page stays usable
 
@@ -207,8 +207,8 @@
     function draw() {
       state.pending = false;
       const top = Math.max(state.uniform + 0.8, ...state.losses.slice(-1), 4);
-      const f = frame({ x: [0, state.steps], y: [0, Math.ceil(top)], xlabel: "training step",
-        ylabel: "loss (nats)", height: 240, title: "the loss of this training, step by step" });
+      const f = frame({ x: [0, state.steps], y: [0, Math.ceil(top)], xlabel: "training step", ylabel: "loss (nats)",
+        width: widthIn(container.parentElement, 340), height: 240, title: "the loss of this training, step by step" });
       const points = (ys) => ys.map((v, i) => [f.x(i + 1), f.y(Math.min(v, Math.ceil(top)))]);
       f.plot.append(svg("line", { x1: f.x(0), x2: f.x(state.steps), y1: f.y(state.uniform), y2: f.y(state.uniform),
         class: "uniform-line" }));
