@@ -161,11 +161,12 @@ def attention(name: str = "emma", path: str = REFERENCE) -> dict:
         for pos_id, token_id in enumerate(tokens):
             model(token_id, pos_id, keys, values)
     per_position = model.config.n_head * model.config.n_layer  # calls per position; layer 0's come first
-    heads = [[calls[pos * per_position + h] for pos in range(len(tokens))] for h in range(model.config.n_head)]
+    heads = [[calls[pos * per_position + h] for pos in range(len(tokens))]
+             for h in range(model.config.n_head)]
     return {"labels": ["BOS"] + list(name), "heads": heads}
 
 
-def principal_directions(rows: list[list[float]], k: int = 2, iterations: int = 500) -> list[list[float]]:
+def principal_directions(rows: list[list[float]], k: int = 2, steps: int = 500) -> list[list[float]]:
     """The k unit vectors along which the centred rows vary most, by power iteration with deflation."""
     n, dim = len(rows), len(rows[0])
     mean = [sum(r[j] for r in rows) / n for j in range(dim)]
@@ -174,7 +175,7 @@ def principal_directions(rows: list[list[float]], k: int = 2, iterations: int = 
     found = []
     for _ in range(k):
         v = [1.0 / math.sqrt(dim)] * dim
-        for _ in range(iterations):
+        for _ in range(steps):
             w = [sum(cov[i][j] * v[j] for j in range(dim)) for i in range(dim)]
             for u in found:  # deflation: take out the directions already found
                 d = sum(wi * ui for wi, ui in zip(w, u))

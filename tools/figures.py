@@ -1,12 +1,12 @@
 """The book's figures, drawn by the book's code from the recorded reference run.
 
-Each function returns the text of an SVG file; tools/hooks.py adds them to the site as
+Each function returns the text of an SVG file; tools/hooks/figures.py adds them to the site as
 figures/NAME.svg at every build, so no figure is ever drawn by hand or goes stale. The plots use
 matplotlib (in the `docs` extra); the diagrams are plain SVG written here. The numbers of the
 figures that are also live in the page (js/figures.js) come from microgpt/explore.py, the module
 the page's Python calls, so the static picture and the live one show the same numbers.
 
-    python tools/figures.py OUT_DIR    # write them all to a folder, to look at them
+    python -m tools.figures OUT_DIR   # write them all to a folder, to look at them
 """
 
 from __future__ import annotations
@@ -18,10 +18,9 @@ from html import escape
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from microgpt import explore  # noqa: E402
-from microgpt.model import Config  # noqa: E402
+from microgpt import explore
+from microgpt.model import Config
 
 DATA = ROOT / "docs" / "data"
 MODEL = str(DATA / "reference-model.json")  # the reference run's trained model, for explore's functions
@@ -159,17 +158,18 @@ class Svg:
 
 
 def graph() -> str:
-    """The graph of L = a*b + a after backward(): each node's data and grad, each edge's local grad."""
+    """The graph of L = a*b + a after backward(): each node's data and grad, each edge's local gradient."""
     nodes = {n["name"]: n for n in explore.backward_steps(2.0, 3.0)["nodes"]}
     a, b, c, L = (nodes[n] for n in "abcL")
     svg = Svg(560, 270)
     places = {"a": (20, 80, "a"), "b": (20, 190, "b"), "c": (220, 135, "c = a*b"), "L": (420, 135, "L = c + a")}
     for name, (x, y, title) in places.items():
         svg.box(x, y, 120, 52, [title, f"data {nodes[name]['data']:g}   grad {nodes[name]['grad']:g}"])
-    svg.arrow(140, 106, 218, 155, f"∂c/∂a = b = {c['local_grads'][0]:g}")
-    svg.arrow(140, 216, 218, 173, f"∂c/∂b = a = {c['local_grads'][1]:g}", bend=-10)
-    svg.arrow(340, 161, 418, 161, f"∂L/∂c = {L['local_grads'][0]:g}")
-    svg.arrow(80, 80, 470, 133, f"∂L/∂a = {L['local_grads'][1]:g}", bend=110)
+    # Edges carry local gradients, not ∂L/∂x: the total ∂L/∂a is 4, the a -> L edge's local one is 1.
+    svg.arrow(140, 106, 218, 155, f"local: b = {c['local_grads'][0]:g}")
+    svg.arrow(140, 216, 218, 173, f"local: a = {c['local_grads'][1]:g}", bend=-10)
+    svg.arrow(340, 161, 418, 161, f"local: {L['local_grads'][0]:g}")
+    svg.arrow(80, 80, 470, 133, f"local: {L['local_grads'][1]:g}", bend=110)
     svg.text(280, 262, f"a.grad = {a['grad']:g}: the two paths from L to a, {b['data']:g}·1 + 1, added by +=",
              size=12, color=ACCENT)
     return str(svg)

@@ -143,10 +143,11 @@
           class: "edge-label" }, text));
       };
       const c = nodes.c, L = nodes.L;
-      edge(140, 106, 218, 155, `∂c/∂a = b = ${c.local_grads[0]}`, 0, s.node === "c" && arrived.has("a"));
-      edge(140, 216, 218, 173, `∂c/∂b = a = ${c.local_grads[1]}`, -10, s.node === "c" && arrived.has("b"));
-      edge(340, 161, 418, 161, `∂L/∂c = ${L.local_grads[0]}`, 0, s.node === "L" && arrived.has("c"));
-      edge(80, 80, 470, 133, `∂L/∂a = ${L.local_grads[1]}`, 110, s.node === "L" && arrived.has("a"));
+      // the edges carry local gradients, as in the static picture
+      edge(140, 106, 218, 155, `local: b = ${c.local_grads[0]}`, 0, s.node === "c" && arrived.has("a"));
+      edge(140, 216, 218, 173, `local: a = ${c.local_grads[1]}`, -10, s.node === "c" && arrived.has("b"));
+      edge(340, 161, 418, 161, `local: ${L.local_grads[0]}`, 0, s.node === "L" && arrived.has("c"));
+      edge(80, 80, 470, 133, `local: ${L.local_grads[1]}`, 110, s.node === "L" && arrived.has("a"));
       for (const [name, [x, y, title]] of Object.entries(PLACES)) {
         const cls = name === s.node ? "node sending" : arrived.has(name) ? "node receiving" : "node";
         svg.append(el("rect", { x, y, width: 120, height: 52, rx: 6, class: cls }));

@@ -1,4 +1,4 @@
-"""MkDocs hook: tell the page's Run buttons (docs/js/runner.js) which examples they can run.
+"""Tell the page's Run buttons (docs/js/runner.js) which examples they can run.
 
 The page runs Pyodide's Python with its standard library and the tangled package, and nothing else.
 An example that needs anything more (PyTorch, NumPy, hypothesis), directly or through the package
@@ -22,7 +22,7 @@ import zipfile
 from functools import cache
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PYODIDE = ROOT / "node_modules" / "pyodide"
 PACKAGE = "microgpt"
 EXTRAS = {"torch": "torch", "numpy": "numpy", "hypothesis": "test"}  # module -> pyproject extra
