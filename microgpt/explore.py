@@ -18,7 +18,7 @@ from .nn import softmax
 from .optim import Adam
 from .tokenizer import Tokenizer
 
-REFERENCE = "reference-model.json"  # where the page's Python keeps the reference run's model
+REFERENCE = "docs/data/reference-model.json"  # the reference run's model, from the repository's root
 
 
 @cache

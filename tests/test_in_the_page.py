@@ -213,8 +213,12 @@ def test_train_it_here_gives_the_native_command_and_1000_steps(site, served, bro
     page, seen = open_page(browser, served, "11-run-it")
     settings = dict(steps=20, seed=7, temperature=0.8, samples=8, n_embd=8, n_head=2, block_size=8)
     flags = [x for name, value in settings.items() for x in (f"--{name.replace('_', '-')}", str(value))]
-    assert page.inner_text(".train-command").endswith("python -m microgpt " + " ".join(flags))
     assert train(page, **settings).strip() == native(*flags)[0].strip()
+    assert page.inner_text(".train-command").endswith("python -m microgpt " + " ".join(flags))
+    train(page, n_embd=10, n_head=4)  # a shape no model can have: Config's one-line reason, no traceback
+    assert page.get_attribute(".train-here", "data-state") == "error"
+    assert page.inner_text(".train-output").strip() == \
+        "ValueError: n_embd (10) must be a multiple of n_head (4): each head takes an equal slice"
     rates = {}
     for engine, steps in (("plain", 20), ("fast", 100)):
         page.reload(wait_until="networkidle")
@@ -281,6 +285,7 @@ def test_the_controls_have_aa_contrast(served, browser, scheme):
                             ("05-building-blocks", (".figure-control span", ".live-figure .run-button"))):
         page.goto(f"{served}/{path}/", wait_until="networkidle")
         page.evaluate(f"document.body.setAttribute('data-md-color-scheme', '{scheme}')")  # light or dark
+        page.wait_for_timeout(500)  # the theme's colour transitions
         ratios |= {f"{path} {sel}": contrast(page, sel) for sel in selectors}
     page.close()
     assert min(ratios.values()) >= 4.5, ratios

@@ -291,9 +291,11 @@
     const list = html("p", { className: "figure-values", "aria-live": "polite" });
     let points = null;
     async function update() {
+      const started = performance.now();
       points ??= await live.compute("embeddings", []);
       const near = points && await live.compute("neighbours", [letter.value, 5]);
       if (!near) return;
+      figure.dataset.seconds = ((performance.now() - started) / 1000).toFixed(3);  // both calls
       const xs = points.points.map((p) => p[0]), ys = points.points.map((p) => p[1]);
       const pad = (lo, hi) => [lo - (hi - lo) * 0.06, hi + (hi - lo) * 0.06];
       const f = frame({ x: pad(Math.min(...xs), Math.max(...xs)), y: pad(Math.min(...ys), Math.max(...ys)),

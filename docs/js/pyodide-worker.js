@@ -29,9 +29,11 @@ async function boot() {
     if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
     return response;
   }));
-  // the working folder, on sys.path: the package, and the trained reference model beside it
+  // the working folder, on sys.path, laid out as the repository is: the package, and the trained
+  // reference model where the book's examples and microgpt.explore read it, docs/data/
   pyodide.unpackArchive(await zip.arrayBuffer(), "zip", { extractDir: "/home/pyodide" });
-  pyodide.FS.writeFile("/home/pyodide/reference-model.json", new Uint8Array(await model.arrayBuffer()));
+  pyodide.FS.mkdirTree("/home/pyodide/docs/data");
+  pyodide.FS.writeFile("/home/pyodide/docs/data/reference-model.json", new Uint8Array(await model.arrayBuffer()));
   const out = (line) => postMessage({ id: current, type: "out", text: line + "\n" });
   pyodide.setStdout({ batched: out });
   pyodide.setStderr({ batched: out });

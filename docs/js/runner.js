@@ -250,6 +250,7 @@
     box.dataset.ready = "yes";
     const sourceBlock = [...document.querySelectorAll(".md-content .language-python.highlight code")]
       .find((c) => c.innerText.includes("async def train_here"));
+    if (!sourceBlock) return;
     // its block runs with this box's button, not a Run button of its own; a reader may edit it first
     sourceBlock.closest(".highlight").dataset.runnable = "trainer";
     const resetSource = editable(sourceBlock);
@@ -308,6 +309,9 @@
       });
       const result = await job.promise;
       job = null;
+      if (result.error?.includes("Traceback")) {  // bad settings: Config says why, on its last line
+        result.error = result.error.trim().split("\n").pop();
+      }
       const done = curve.state.losses.length;
       const rate = first && done > first.step ? ` (${((done - first.step) / ((last - first.time) / 1000)).toFixed(1)} ` +
         "steps/s)" : "";
