@@ -68,3 +68,7 @@ def on_files(files, config):
 
 def on_page_markdown(markdown, page, config, files):
     return jobs().run("on_page_markdown", markdown, page=page, config=config, files=files)
+
+
+def on_page_content(html, page, config, files):
+    return jobs().run("on_page_content", html, page=page, config=config, files=files)

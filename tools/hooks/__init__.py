@@ -23,6 +23,7 @@ JOBS = [
     "api_page",  # the API reference, one entry per public name of the package
     "api_links",  # the first mention of a public name in a chapter links to its entry
     "continuations",  # under each block of a file built by several, where the file goes on
+    "page_blocks",  # examples the page cannot run get a note instead of Run; version-dependent outputs say so
 ]
 
 
