@@ -350,9 +350,12 @@ def test_a_file_that_appears_during_training_is_not_overwritten(tmp_path, data):
 
 
 def test_two_runs_saving_to_one_new_path_never_lose_a_model(tmp_path, data):
+    """Both pass the check before training (the path is free), both save at the end: one gets the name."""
     ckpt = tmp_path / "model.json"
-    runs = [start("--data", str(data), "--steps", "20", "--save", str(ckpt), "--seed", str(seed), *SMALL)
+    runs = [start("--data", str(data), "--steps", "300", "--save", str(ckpt), "--seed", str(seed), *SMALL)
             for seed in (1, 2)]
+    for run in runs:
+        wait_for_step(run, 1)  # past every check, the path still free
     results = [finish(run) for run in runs]
     assert sorted(run.returncode for run in runs) == [0, 1], [err for _, err in results]
     saved = {json.loads(p.read_text())["seed"] for p in (ckpt, tmp_path / "model-1.json")}
