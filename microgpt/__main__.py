@@ -9,7 +9,7 @@ def main() -> int:
     try:
         from .cli import main as cli
     except KeyboardInterrupt:
-        print("\nmicrogpt: interrupted", file=sys.stderr)
+        print("microgpt: interrupted", file=sys.stderr)
         return 130
     return cli(prog="python -m microgpt" if __name__ == "__main__" else None)  # None: argv[0], "microgpt"
 

@@ -8,20 +8,23 @@ import os
 import random
 import sys
 
-from . import __version__, checkpoint, engines, program
+from . import __version__, checkpoint, engines, interrupts, limits, program
+from .checks import ADAM, check_flags, check_model, make_config, use_engine
 from .datasets import DataError, read_docs
+from .faults import RunError, fit, numbers, save
 from .flags import Parser, UsageError, fraction, positive
 from .model import GPT, Config
 from .optim import Adam
-from .progress import Progress
+from .progress import OutputError, Progress
 from .tokenizer import Tokenizer
 
 
 def parser(prog: str | None = None) -> Parser:
     """Every flag, with upstream's values as defaults; prog is how the command was started."""
     c, a = Config(), Adam([])
-    p = Parser(prog=prog, description="Train a GPT on a text file with one document "
-               "per line, then sample new documents. The defaults are upstream's.")
+    p = Parser(prog=prog, description="Train a GPT on a text file with one document per line, then sample "
+               f"new documents. The defaults are upstream's. A model may have up to {limits.MAX_PARAMS:,} "
+               f"parameters and a block size of up to {limits.MAX_BLOCK_SIZE}.")
     p.add_argument("--data", metavar="PATH", help="a UTF-8 text file, one document per line, or 'names' "
                    "for Karpathy's names.txt, downloaded once (default: the 5,163 bundled census names)")
     p.add_argument("--seed", type=int, help="seed of the one random stream (default: 42)")
@@ -30,16 +33,17 @@ def parser(prog: str | None = None) -> Parser:
     p.add_argument("--n-head", type=positive(int), help=f"attention heads (default: {c.n_head})")
     p.add_argument("--n-layer", type=positive(int), help=f"transformer blocks (default: {c.n_layer})")
     p.add_argument("--block-size", type=positive(int), help=f"longest context (default: {c.block_size})")
-    p.add_argument("--lr", type=positive(float), default=a.lr, help=f"learning rate (default: {a.lr})")
-    p.add_argument("--beta1", type=fraction, default=a.beta1, help=f"Adam's beta1 (default: {a.beta1})")
-    p.add_argument("--beta2", type=fraction, default=a.beta2, help=f"Adam's beta2 (default: {a.beta2})")
-    p.add_argument("--eps", type=positive(float), default=a.eps, help=f"Adam's epsilon (default: {a.eps})")
-    p.add_argument("--temperature", type=positive(float), default=0.5,
-                   help="sampling temperature: lower is safer, higher is wilder (default: 0.5)")
+    p.add_argument("--lr", type=positive(float), help=f"learning rate (default: {a.lr})")
+    p.add_argument("--beta1", type=fraction, help=f"Adam's beta1 (default: {a.beta1})")
+    p.add_argument("--beta2", type=fraction, help=f"Adam's beta2 (default: {a.beta2})")
+    p.add_argument("--eps", type=positive(float), help=f"Adam's epsilon (default: {a.eps})")
+    p.add_argument("--temperature", type=positive(float, least=0.001), default=0.5,
+                   help="sampling temperature, at least 0.001: lower is safer, higher is wilder "
+                   "(default: 0.5)")
     p.add_argument("--samples", type=positive(int), default=20, help="documents to sample (default: 20)")
     p.add_argument("--prompt", default="", help="the characters every sample starts with (default: none)")
     p.add_argument("--save", metavar="PATH", help="write the trained model to PATH (JSON)")
-    p.add_argument("--force", action="store_true", help="let --save replace an existing file")
+    p.add_argument("--force", action="store_true", help="let --save replace an existing regular file")
     p.add_argument("--load", metavar="PATH",
                    help="start from a saved model: sample, or train on with --steps")
     p.add_argument("--quiet", action="store_true", help="print only the samples")
@@ -50,82 +54,79 @@ def parser(prog: str | None = None) -> Parser:
     return p
 
 
-def make_config(args: argparse.Namespace) -> Config:
-    """The model's shape from the flags, upstream's where a flag is not given."""
-    flags = {"n_layer": args.n_layer, "n_embd": args.n_embd, "block_size": args.block_size,
-             "n_head": args.n_head}
-    try:
-        return Config(**{name: value for name, value in flags.items() if value is not None})
-    except ValueError as e:  # Config says n_embd; the user typed --n-embd
-        message = str(e)
-        for name in flags:
-            message = message.replace(name, "--" + name.replace("_", "-"))
-        raise UsageError(message) from None
-
-
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
-    """Run the command line; return its exit status: 0, 2 for bad input, 130 when interrupted."""
-    try:
-        return run(parser(prog).parse_args(argv))
-    except (UsageError, DataError) as e:
-        print(f"microgpt: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("\nmicrogpt: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # the reader closed the pipe (| head): stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+    """Run the command line; its exit status: 0, 1 if the run fails, 2 for bad input, 128 + N on signal N."""
+    with interrupts.caught():  # Ctrl-C, SIGTERM and SIGHUP stop a run alike
+        try:
+            return run(parser(prog).parse_args(argv))
+        except (UsageError, DataError) as e:
+            return report(f"error: {e}", 2)
+        except RunError as e:
+            return report(f"error: {e}", 1)
+        except OutputError as e:
+            return report(f"error: {e}", 1, mute=True)
+        except KeyboardInterrupt as e:
+            return report(interrupts.name(e), interrupts.status(e))
+        except BrokenPipeError:  # the reader closed the pipe (| head): stop quietly
+            return report(None, 1, mute=True)
 
 
 def run(args: argparse.Namespace) -> int:
     """Build or load the model, then train, save and sample, as the flags say."""
-    check_save(args)
+    check_flags(args)
     train, sample = use_engine(args.engine)
     out = Progress(args.quiet)
     if args.load:
         model, tokenizer, seed, done, docs, rng = resume(args)
-        check_prompt(args.prompt, tokenizer.uchars, model.config)
+        check_model(args, model.config, tokenizer.uchars)
         out.say(f"loaded {args.load}: {len(model.params)} params, {done} steps trained")
     else:
         seed, done = 42 if args.seed is None else args.seed, 0
-        config = make_config(args)
-        rng = random.Random(seed)  # one stream: shuffle, initialise, sample, as upstream
+        config, rng = make_config(args), random.Random(seed)  # one stream: shuffle, initialise, sample
         docs = read_docs(args.data, rng)
-        check_prompt(args.prompt, sorted(set("".join(docs))), config)
+        check_model(args, config, sorted(set("".join(docs))))
         tokenizer, model = program.build(docs, config, rng, out.say)  # Run it's own steps
     steps = args.steps or (0 if args.load else 1000)
     if steps:
+        adam = {name: getattr(args, name) for name in ADAM if getattr(args, name) is not None}
         out.start(steps)
         try:
-            for loss in train(model, tokenizer, docs, Adam(model.params, args.lr, args.beta1, args.beta2,
-                                                           args.eps), steps):
-                out.update(loss)
-        except KeyboardInterrupt:
+            fit(train, model, tokenizer, docs, Adam(model.params, **adam), out)
+        except KeyboardInterrupt as e:
             out.close()
             where = f"stopped at step {out.step} / {steps}"
             if args.save and out.step:
-                checkpoint.save(args.save, model, tokenizer, done + out.step, seed, rng)
+                save(args, model, tokenizer, done + out.step, seed, rng)
                 where += f", saved to {args.save}"
-            print(f"microgpt: interrupted: {where}", file=sys.stderr)
-            return 130
-        out.close()
+            return report(f"{interrupts.name(e)}: {where}", interrupts.status(e))
     if args.save:
-        checkpoint.save(args.save, model, tokenizer, done + steps, seed, rng)
+        save(args, model, tokenizer, done + steps, seed, rng)
     out.say(program.INFERENCE)
-    for i in range(1, args.samples + 1):
-        out.sample(i, sample(model, tokenizer, rng, args.temperature, args.prompt))
+    with numbers(lambda: "sampling failed: the probabilities are not finite numbers (the model's "
+                         "weights are too large to sample from)"):
+        for i in range(1, args.samples + 1):
+            out.sample(i, sample(model, tokenizer, rng, args.temperature, args.prompt))
     return 0
+
+
+def report(line: str | None, status: int, mute: bool = False) -> int:
+    """Print one line on stderr (if there is one); mute a stdout that failed; return the status."""
+    if line is not None and sys.stderr is not None:
+        print(f"microgpt: {' '.join(line.splitlines())}", file=sys.stderr)
+    if mute:  # a stdout that failed must not fail again when Python flushes it at exit
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+    return status
 
 
 def resume(args: argparse.Namespace) -> tuple[GPT, Tokenizer, int, int, list[str], random.Random]:
     """The saved model, tokenizer, seed and steps done; the documents to train on; the stream."""
-    given = [name for name in ("n_embd", "n_head", "n_layer", "block_size") if getattr(args, name)]
-    if given:
-        flag = "--" + given[0].replace("_", "-")
-        raise UsageError(f"--load: the checkpoint fixes the model's shape; drop {flag}")
     try:
         model, tokenizer, saved = checkpoint.load(args.load)
+    except IsADirectoryError:
+        raise UsageError(f"--load {args.load}: is a folder; give a checkpoint's file name") from None
     except OSError as e:
         raise UsageError(f"--load {args.load}: cannot be read ({e.strerror})") from None
     except checkpoint.CheckpointError as e:
@@ -140,36 +141,3 @@ def resume(args: argparse.Namespace) -> tuple[GPT, Tokenizer, int, int, list[str
     elif args.seed is None:
         rng.setstate(saved["rng_state"])  # sample on as the saving run would have
     return model, tokenizer, seed, done, docs, rng
-
-
-def check_save(args: argparse.Namespace) -> None:
-    """Refuse a --save that would fail or overwrite, before any training is done."""
-    if not args.save:
-        return
-    folder = os.path.dirname(os.path.abspath(args.save))
-    if not os.path.isdir(folder):
-        raise UsageError(f"--save {args.save}: the folder {folder} does not exist")
-    if os.path.isdir(args.save):
-        raise UsageError(f"--save {args.save}: is a folder; give a file name")
-    if os.path.exists(args.save) and not args.force:
-        raise UsageError(f"--save {args.save}: the file exists; add --force to replace it")
-
-
-def check_prompt(prompt: str, vocab: list[str], config: Config) -> None:
-    """Refuse a prompt the model cannot read, or cannot continue."""
-    unknown = sorted(set(prompt) - set(vocab))
-    if unknown:
-        raise UsageError(f"--prompt {prompt!r}: {unknown[0]!r} is not in the vocabulary {''.join(vocab)!r}")
-    if len(prompt) >= config.block_size:
-        raise UsageError(f"--prompt is {len(prompt)} characters; it must be shorter than the block size "
-                         f"({config.block_size}) to leave the model room to write")
-
-
-def use_engine(name: str) -> tuple:
-    """The train and sample functions of the engine --engine names; NumPy's absence is a UsageError."""
-    try:
-        return engines.load(name)
-    except ImportError as e:
-        what = "is not installed" if isinstance(e, ModuleNotFoundError) else "cannot be imported"
-        raise UsageError(f"--engine {name} needs NumPy, which {what}: pip install numpy, "
-                         f"or use --engine fast") from None

@@ -30,7 +30,7 @@ def prose_and_code(chapter: Chapter) -> tuple[list[tuple[int, str]], str]:
 
 def test_no_typed_results_in_prose():
     typed = []
-    for path in sorted((ROOT / "docs").glob("[0-9][0-9]-*.md")):
+    for path in sorted([*(ROOT / "docs").glob("[0-9][0-9]-*.md"), *(ROOT / "docs").glob("appendix-*.md")]):
         prose, code = prose_and_code(read_file(path, ROOT))
         shown = code + code.replace(",", "")
         for number, line in prose:

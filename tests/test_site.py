@@ -100,7 +100,7 @@ class Continuations(HTMLParser):
 def test_continuation_notes_say_where_the_file_goes_on(site):
     """Same page: above or below, and truly so; another page: its chapter's title, never this one's."""
     titles = {}
-    for doc in sorted((ROOT / "docs").glob("[0-9][0-9]-*.md")):
+    for doc in sorted([*(ROOT / "docs").glob("[0-9][0-9]-*.md"), *(ROOT / "docs").glob("appendix-*.md")]):
         titles[doc.stem] = next(line[2:].strip() for line in doc.read_text("utf-8").splitlines()
                                 if line.startswith("# "))
     checked = 0
