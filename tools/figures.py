@@ -242,8 +242,34 @@ def data_flow() -> str:
     return str(svg)
 
 
+def progression() -> str:
+    """The loss of each step of the progression (docs/data/progression-run.json), as running means."""
+    run = json.loads((DATA / "progression-run.json").read_text("utf-8"))
+    steps = [run[key] for key in sorted(run) if key.startswith("step")]
+    window = 50
+    fig, ax = figure(7, 3.6)
+    colors = ["#9e9e9e", "#616161", "#8e24aa", "#ef6c00", "#2e7d32", ACCENT]
+    for step, color in zip(steps, colors):
+        losses = step["losses"]
+        mean = [sum(losses[max(0, i - window + 1):i + 1]) / (i + 1 - max(0, i - window + 1))
+                for i in range(len(losses))]
+        ax.plot(range(1, len(losses) + 1), mean, color=color, linewidth=2 if step is steps[-1] else 1.3,
+                linestyle=":" if step is steps[0] else "-", label=step["label"])
+    uniform = math.log(steps[0]["vocab_size"])
+    ax.axhline(uniform, color=INK, linestyle="--", linewidth=1)
+    ax.text(len(steps[0]["losses"]), uniform + 0.02, f"$\\ln {steps[0]['vocab_size']}$: the uniform guess",
+            ha="right", va="bottom", color=INK)
+    ax.set_xlabel("training step")
+    ax.set_ylabel(f"loss, mean of the last {window} steps")
+    ax.set_xlim(0, len(steps[0]["losses"]))
+    ax.legend(loc="upper right", bbox_to_anchor=(1, 0.93), frameon=False, fontsize=9)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return plot(fig)
+
+
 FIGURES = {"loss-curve.svg": loss_curve, "attention.svg": attention, "next-token.svg": next_token,
-           "graph.svg": graph, "data-flow.svg": data_flow}
+           "graph.svg": graph, "data-flow.svg": data_flow, "progression.svg": progression}
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from mkdocs.structure.files import File
 
+import build_it_up  # the progression's downloads, diffs and annotated source
 from figures import FIGURES  # MkDocs loads hooks with their own folder on sys.path
 from tangle import read_book, render, stale, tangle
 
@@ -56,6 +57,8 @@ def on_files(files, config):
     for name, draw in FIGURES.items():
         files.append(File.generated(config, f"figures/{name}", content=draw()))
     files.append(File.generated(config, "assets/microgpt.zip", content=package_zip()))
+    for file in build_it_up.downloads(config):
+        files.append(file)
     if (PYODIDE / "pyodide.mjs").exists():
         for name in PYODIDE_FILES:
             files.append(File.generated(config, f"assets/pyodide/{name}", abs_src_path=str(PYODIDE / name)))
@@ -115,6 +118,7 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
             return m[0]
 
     markdown = MACRO.sub(fill, markdown)
+    markdown = build_it_up.markdown(markdown)
     markdown = OUTPUT.sub(r"\g<marker>``` { .text .no-copy }", markdown)
     if page.file.src_uri == "api.md":
         return markdown.replace(API_MARKER, api_markdown(BUILD["names"]))
