@@ -74,8 +74,10 @@ def sweep_table(step: str) -> str:
         log.warning(f"no sweep of {step} in {SWEEP.name}: run python -m tools.progression --sweep")
         return ""
     runs = sweep[step]["runs"]
-    best = min(runs, key=lambda r: r["final_loss"])
-    rows = [f"| {r['lr']:g} | {r['final_loss']:.3f}{' (the lowest)' if r is best else ''} |" for r in runs]
+    best = min((r for r in runs if r["final_loss"] is not None), key=lambda r: r["final_loss"])
+    rows = [f"| {r['lr']:g} | " + (f"{r['final_loss']:.3f}{' (the lowest)' if r is best else ''}"
+                                 if r["final_loss"] is not None else f"diverged: {r['diverged']}") + " |"
+            for r in runs]
     head = f"| learning rate | mean loss over the last {sweep['window']} of {sweep[step]['steps']:,} steps |"
     return "\n".join([head, "| ---: | --- |", *rows])
 
@@ -103,7 +105,9 @@ def annotated(name: str, table: str) -> str:
     out = []
     for k, (start, note, chapter) in enumerate(parts):
         end = parts[k + 1][0] if k + 1 < len(parts) else len(lines)
-        code = "\n".join(lines[start:end]).rstrip("\n")
+        while end > start + 1 and not lines[end - 1].strip():
+            end -= 1  # the blank lines between parts belong to neither
+        code = "\n".join(lines[start:end])
         span = f"line {start + 1}" if end - start == 1 else f"lines {start + 1}&ndash;{end}"
         out.append(f'<div class="annotated-part" markdown>\n<div class="annotated-note" markdown>\n'
                    f'<span class="annotated-lines">{span}</span><br>\n{note}<br>\n{chapter}\n</div>\n'

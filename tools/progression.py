@@ -92,14 +92,18 @@ def run(path: Path, names: str, steps: int = NUM_STEPS, stop_after: int | None =
     log, argv = Log(stop_after), sys.argv
     sys.argv = [str(path), names, "--steps", str(steps)]
     gc.collect()  # start each run with no garbage of the one before
+    diverged = None
     try:
         with contextlib.redirect_stdout(log):
             exec(compile(source, str(path), "exec"), {"__name__": "__main__", "__file__": str(path)})
     except Stopped:
         pass
+    except (ArithmeticError, ValueError) as e:  # a rate too large: a probability reached 0, or a number inf
+        diverged = f"{type(e).__name__} after {log.steps} steps: {e}"
     finally:
         sys.argv = argv
-    return parse(log.lines, log.times, source)
+    out = parse(log.lines, log.times, source)
+    return {**out, "diverged": diverged} if diverged else out
 
 
 def parse(lines: list[str], times: list[float], source: str) -> dict:
@@ -153,7 +157,9 @@ def sweep_all(names: str, only: str | None = None) -> dict:
         for lr in rates:
             print(f"{name} at learning rate {lr}, {steps} steps", file=sys.stderr)
             got = run(files[name], names, steps, lr=lr)
-            runs.append({"lr": lr, "first_losses": got["losses"][:2], "final_loss": got["final_loss"]})
+            runs.append({"lr": lr, "first_losses": got["losses"][:2],
+                         "final_loss": None if "diverged" in got else got["final_loss"],
+                         **({"diverged": got["diverged"]} if "diverged" in got else {})})
         out[name] = {"steps": steps, "runs": runs}
     return out
 
