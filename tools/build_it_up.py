@@ -68,17 +68,18 @@ def diff(old: str, new: str) -> str:
 
 
 def sweep_table(step: str) -> str:
-    """A table of a step's learning-rate sweep: each rate and the final loss it reached."""
+    """A table of a step's learning-rate sweep: each rate and the final loss its whole run reached."""
     sweep = json.loads(SWEEP.read_text("utf-8"))
     if step not in sweep:
-        log.warning(f"no sweep of {step} in {SWEEP.name}: run python -m tools.progression --sweep")
+        log.warning(f"no sweep of {step} in {SWEEP.name}: run python -m tools.progression --sweep --only {step}")
         return ""
     runs = sweep[step]["runs"]
     best = min((r for r in runs if r["final_loss"] is not None), key=lambda r: r["final_loss"])
     rows = [f"| {r['lr']:g} | " + (f"{r['final_loss']:.3f}{' (the lowest)' if r is best else ''}"
-                                 if r["final_loss"] is not None else f"diverged: {r['diverged']}") + " |"
+                                 if r["final_loss"] is not None else f"diverged, {r['diverged']}") + " |"
             for r in runs]
-    head = f"| learning rate | mean loss over the last {sweep['window']} of {sweep[step]['steps']:,} steps |"
+    head = (f"| learning rate | mean loss over the last {sweep['settings']['window']} "
+            f"of {sweep['settings']['steps']:,} steps |")
     return "\n".join([head, "| ---: | --- |", *rows])
 
 

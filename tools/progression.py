@@ -4,13 +4,15 @@ Each step is run as `python FILE.py names.txt --steps N` runs it (compiled and e
 process as __main__), and what it prints is parsed into docs/data/progression-run.json: its
 sizes, every loss, its samples, any other line it printed, and the CPU seconds per step, taken
 from the moments its first and last step lines were printed. The learning-rate sweeps behind
-the rates the steps use go to docs/data/progression-sweep-run.json. The book's table, figure and
-prose quote these files; tests/test_progression.py checks them against the programs.
+the rates steps 2 to 5 use go to docs/data/progression-sweep-run.json: each a whole run at another
+rate, with a hash of the program it ran, so that the run at the rate the program now uses can
+stand in for running it again (--from-sweep). The book's table, figure and prose quote these
+files; tests/test_progression.py checks them against the programs.
 
-    python -m tools.progression [--names PATH]             record every step (about 15 minutes)
-    python -m tools.progression --sweep [--names PATH]     record the learning-rate sweeps
+    python -m tools.progression [--names PATH]             record every step (about 5 minutes)
+    python -m tools.progression --sweep [--only S] [--lr X] record the learning-rate sweeps
+    python -m tools.progression --only S [--from-sweep]    one step: several can run at once
     python -m tools.progression --check [--names PATH]     re-run every step, compare, write nothing
-    python -m tools.progression --only step4 [...]         one step (or its sweep): run several at once
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import contextlib
 import fcntl
 import gc
+import hashlib
 import json
 import os
 import platform
@@ -33,14 +36,13 @@ DATA = ROOT / "docs" / "data"
 RECORD = DATA / "progression-run.json"
 SWEEP = DATA / "progression-sweep-run.json"
 NAMES = ROOT.parent / "shared" / "data" / "names.txt"
-NUM_STEPS = 1000  # upstream's budget, for every step: step 6 is then the reference run itself
+NUM_STEPS = 300  # every step's budget: all six runs in about five minutes of CPU (upstream trains 1000)
 WINDOW = 100  # the final loss is the mean over this many last steps
 STEP_LINE = re.compile(r"^step +(\d+) / +(\d+) \| loss (\S+)$")
 LEARNING_RATE = re.compile(r"^(learning_rate\b.*?= )([0-9.e-]+)", re.M)
 LABELS = {"step1": "1: bigram, counted", "step2": "2: bigram, gradient descent", "step3": "3: MLP, autograd",
           "step4": "4: attention", "step5": "5: heads and layers", "step6": "6: Adam (microgpt)"}  # the figure's
-SWEEPS = {"step2": (NUM_STEPS, [1, 3, 10, 30]),  # (steps, rates): a table is cheap to train in full;
-          "step3": (200, [1, 3, 10]), "step4": (200, [0.3, 1, 3])}  # the networks only for 200 steps
+SWEEPS = {"step2": [1, 3, 10, 30], "step3": [1, 3, 10], "step4": [0.3, 1, 3], "step5": [0.3, 1, 3]}  # whole runs
 
 
 class Stopped(Exception):
@@ -59,7 +61,7 @@ class Log:
 
     def write(self, text: str) -> int:
         self.partial += text
-        *done, self.partial = self.partial.split("\n")
+        *done, self.partial = re.split(r"\r|\n", self.partial)  # the step lines end in \r, as upstream's
         for line in done:
             self.lines.append(line)
             self.times.append(time.process_time())
@@ -75,6 +77,11 @@ class Log:
 def step_files() -> dict[str, Path]:
     """step1 ... step6 and their programs, in order."""
     return {p.name.split("_")[0]: p for p in sorted(STEPS.glob("step[0-9]_*.py"))}
+
+
+def fingerprint(source: str) -> str:
+    """A hash of a program with its learning rate left out: the same for every rate of a sweep."""
+    return hashlib.sha256(LEARNING_RATE.sub(r"\1RATE", source, count=1).encode()).hexdigest()[:16]
 
 
 def learning_rate(source: str) -> float | None:
@@ -129,6 +136,12 @@ def parse(lines: list[str], times: list[float], source: str) -> dict:
     return out
 
 
+def entry(name: str, path: Path, got: dict) -> dict:
+    """A step's record: its file, title and label, and what its run printed."""
+    source = path.read_text("utf-8")
+    return {"file": path.name, "title": source.split('"""', 2)[1].splitlines()[0], "label": LABELS[name], **got}
+
+
 def record_all(names: str, steps: int = NUM_STEPS, only: str | None = None) -> dict:
     """Every step (or only one), trained in full: the contents of progression-run.json."""
     record: dict = {
@@ -137,40 +150,53 @@ def record_all(names: str, steps: int = NUM_STEPS, only: str | None = None) -> d
                    "clock": "CPU time of the process, from the first step's line to the last's"},
     }
     for name, path in step_files().items():
-        if only and name != only:
-            continue
-        print(f"{name}: {path.name}", file=sys.stderr)
-        source = path.read_text("utf-8")
-        record[name] = {"file": path.name, "title": source.split('"""', 2)[1].splitlines()[0],
-                        "label": LABELS[name], **run(path, names, steps)}
+        if not only or name == only:
+            print(f"{name}: {path.name}", file=sys.stderr)
+            record[name] = entry(name, path, run(path, names, steps))
     return record
 
 
-def sweep_all(names: str, only: str | None = None) -> dict:
-    """Each step of SWEEPS (or only one) at each of its rates: the final loss of each run."""
-    out: dict = {"window": WINDOW}
+def from_sweep(name: str) -> dict:
+    """A step's record taken from its sweep: the run at the rate the program uses, of this program."""
+    path = step_files()[name]
+    source = path.read_text("utf-8")
+    runs = json.loads(SWEEP.read_text("utf-8"))[name]["runs"]
+    match = [r for r in runs if r["lr"] == learning_rate(source) and r["program"] == fingerprint(source)]
+    if not match:
+        raise ValueError(f"no run of this {path.name} at its rate {learning_rate(source)} in {SWEEP.name}")
+    got = {key: value for key, value in match[0].items() if key not in ("lr", "program")}
+    return {name: entry(name, path, {**got, "learning_rate": learning_rate(source)})}
+
+
+def sweep(names: str, only: str | None = None, lr: float | None = None) -> dict:
+    """Whole runs of each step of SWEEPS (or only one) at each of its rates (or only one)."""
+    out: dict = {}
     files = step_files()
-    for name, (steps, rates) in SWEEPS.items():
-        if only and name != only:
-            continue
-        runs = []
-        for lr in rates:
-            print(f"{name} at learning rate {lr}, {steps} steps", file=sys.stderr)
-            got = run(files[name], names, steps, lr=lr)
-            runs.append({"lr": lr, "first_losses": got["losses"][:2],
-                         "final_loss": None if "diverged" in got else got["final_loss"],
-                         **({"diverged": got["diverged"]} if "diverged" in got else {})})
-        out[name] = {"steps": steps, "runs": runs}
+    for name, rates in SWEEPS.items():
+        for rate in rates:
+            if (only and name != only) or (lr is not None and rate != lr):
+                continue
+            print(f"{name} at learning rate {rate}", file=sys.stderr)
+            got = run(files[name], names, NUM_STEPS, lr=rate)
+            got.pop("learning_rate")
+            got["final_loss"] = None if "diverged" in got else got["final_loss"]
+            out.setdefault(name, {"runs": []})["runs"].append(
+                {"lr": rate, "program": fingerprint(files[name].read_text("utf-8")), **got})
     return out
 
 
-def merge(path: Path, part: dict) -> None:
-    """Write `part` into the JSON file at `path`, keeping what it does not replace (runs may be parallel)."""
+def merge(path: Path, part: dict, runs: bool = False) -> None:
+    """Write `part` into the JSON file at `path`, keeping what it does not replace (runs may be parallel).
+    With `runs`, each step's list of runs is merged by learning rate instead of replaced."""
     with open(path.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         whole = json.loads(path.read_text("utf-8")) if path.exists() else {}
-        path.write_text(json.dumps({**whole, **part}, indent=1) + "\n", "utf-8")
-    path.with_suffix(".lock").unlink(missing_ok=True)
+        for key, value in part.items():
+            if runs and key.startswith("step"):
+                kept = [r for r in whole.get(key, {}).get("runs", []) if r["lr"] not in {v["lr"] for v in value["runs"]}]
+                value = {"runs": sorted(kept + value["runs"], key=lambda r: r["lr"])}
+            whole[key] = value
+        path.write_text(json.dumps(whole, indent=1) + "\n", "utf-8")
 
 
 def differences(old: dict, new: dict, where: str = "") -> list[str]:
@@ -188,16 +214,29 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--sweep", action="store_true", help="record the learning-rate sweeps")
     parser.add_argument("--names", default=str(NAMES), help="Karpathy's names.txt")
     parser.add_argument("--only", metavar="STEP", help="only this step (step1 ... step6), merged into the file")
+    parser.add_argument("--lr", type=float, help="with --sweep: only this rate")
+    parser.add_argument("--from-sweep", action="store_true", help="with --only: take the run from the sweep")
     args = parser.parse_args(argv)
     if not Path(args.names).exists():
         print(f"error: {args.names} not found: give Karpathy's names.txt with --names", file=sys.stderr)
         return 2
+    if args.from_sweep and not args.only:
+        parser.error("--from-sweep needs --only STEP")
     if args.only and args.only not in step_files():
         print(f"error: no step {args.only!r}: give one of {', '.join(step_files())}", file=sys.stderr)
         return 2
     if args.sweep:
-        merge(SWEEP, sweep_all(args.names, args.only))
+        merge(SWEEP, {"settings": {"steps": NUM_STEPS, "window": WINDOW}, **sweep(args.names, args.only, args.lr)},
+              runs=True)
         print(f"recorded the sweeps in {SWEEP.relative_to(ROOT)}")
+        return 0
+    if args.from_sweep:
+        try:
+            merge(RECORD, from_sweep(args.only))
+        except ValueError as e:
+            print(f"error: {e}: run the sweep for it first", file=sys.stderr)
+            return 1
+        print(f"recorded {args.only} from its sweep in {RECORD.relative_to(ROOT)}")
         return 0
     record = record_all(args.names, only=args.only)
     if args.check:
