@@ -16,9 +16,9 @@ the time of each part of a step, and the time the cyclic garbage collector takes
 After it, the numpy engine's step is split into forward pass, backward pass and the rest, next
 to the cost of one NumPy operation on a small array and NumPy's rate on a large matrix product.
 
-    python benchmarks/engines.py                          # two or three minutes
-    python benchmarks/engines.py --data names.txt --steps 50 --repeats 5
-    python benchmarks/engines.py --steps 1 --samples 1 --repeats 1   # a smoke test: seconds
+    python -m benchmarks.engines                          # two or three minutes
+    python -m benchmarks.engines --data names.txt --steps 50 --repeats 5
+    python -m benchmarks.engines --steps 1 --samples 1 --repeats 1   # a smoke test: seconds
 """
 
 from __future__ import annotations
@@ -39,17 +39,16 @@ import timeit
 from importlib import resources
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run from a checkout, installed or not
+from microgpt import fast
+from microgpt.autograd import Value
+from microgpt.data import load_docs
+from microgpt.model import GPT, Config
+from microgpt.optim import Adam
+from microgpt.tokenizer import Tokenizer
+from microgpt.train import doc_loss
+from tools.record import values_created
 
-from microgpt import fast  # noqa: E402
-from microgpt.autograd import Value  # noqa: E402
-from microgpt.data import load_docs  # noqa: E402
-from microgpt.model import GPT, Config  # noqa: E402
-from microgpt.optim import Adam  # noqa: E402
-from microgpt.tokenizer import Tokenizer  # noqa: E402
-from microgpt.train import doc_loss  # noqa: E402
-from tools.record import values_created  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 RUNS = {  # name: what the table calls it
     "plain": "plain: the book's Value graph",
@@ -238,8 +237,9 @@ def numpy_profile(data: str, steps: int) -> dict | None:
 def spawn(args: argparse.Namespace, *extra: str) -> dict:
     """Run this file as a worker process; what it printed, as JSON."""
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, __file__, "--data", args.data, "--steps", str(args.steps),
-                           "--samples", str(args.samples), *extra], capture_output=True, text=True, env=env)
+    done = subprocess.run([sys.executable, "-m", __spec__.name, "--data", args.data, "--steps", str(args.steps),
+                           "--samples", str(args.samples), *extra], capture_output=True, text=True, env=env,
+                          cwd=ROOT)
     if done.returncode:
         raise SystemExit(f"the worker {' '.join(extra)} failed:\n{done.stderr}")
     return json.loads(done.stdout)

@@ -66,7 +66,7 @@ for step in range(num_steps):
     loss = (1 / n) * sum(losses)
     for token_id, target_id in zip(tokens, tokens[1:]):  # learning is counting
         counts[token_id][target_id] += 1
-    print(f"step {step + 1:4d} / {num_steps:4d} | loss {loss:.4f}")
+    print(f"step {step + 1:4d} / {num_steps:4d} | loss {loss:.4f}", end="\r")
 
 # Sampling: from BOS, draw each next token from the guess sharpened by temperature, until BOS
 temperature = 0.5

@@ -96,7 +96,7 @@ for step in range(num_steps):
     for a in range(vocab_size):
         for b in range(vocab_size):
             logits[a][b] -= lr_t * grad[a][b]
-    print(f"step {step + 1:4d} / {num_steps:4d} | loss {loss:.4f}")
+    print(f"step {step + 1:4d} / {num_steps:4d} | loss {loss:.4f}", end="\r")
 
 # Sampling: from BOS, draw each next token from softmax(logits / temperature) until BOS
 temperature = 0.5

@@ -194,7 +194,7 @@ for step in range(num_steps):
     for p in params:
         p.data -= lr_t * p.grad
         p.grad = 0
-    print(f"step {step + 1:4d} / {num_steps:4d} | loss {loss.data:.4f}")
+    print(f"step {step + 1:4d} / {num_steps:4d} | loss {loss.data:.4f}", end="\r")
 
 # Sampling: from BOS, draw each next token from softmax(logits / temperature) until BOS
 temperature = 0.5

@@ -200,7 +200,7 @@ for step in range(num_steps):
         v_hat = v[i] / (1 - beta2 ** (step + 1))
         p.data -= lr_t * m_hat / (v_hat**0.5 + eps_adam)
         p.grad = 0
-    print(f"step {step + 1:4d} / {num_steps:4d} | loss {loss.data:.4f}")
+    print(f"step {step + 1:4d} / {num_steps:4d} | loss {loss.data:.4f}", end="\r")
 
 # Sampling: from BOS, draw each next token from softmax(logits / temperature) until BOS
 temperature = 0.5

@@ -1,10 +1,8 @@
-"""Build-time jobs for the progression pages: downloads, the diff between steps, microgpt.py annotated.
+"""The progression's pages: downloads, the diff between steps, sweep tables, microgpt.py annotated.
 
-tools/hooks.py calls two functions of this module at every build:
-
-- `downloads(config)`: each program of microgpt/progression/ as downloads/FILE.py, and the last
-  one again as downloads/microgpt.py, byte for byte the tangled files;
-- `markdown(text)`: in a page, the comment `<!-- progression diff: A.py B.py -->` becomes the
+- on_files: each program of microgpt/progression/ as downloads/FILE.py, and the last one again as
+  downloads/microgpt.py, byte for byte the tangled files;
+- on_page_markdown: in a page, the comment `<!-- progression diff: A.py B.py -->` becomes the
   unified diff between the two tangled programs; `<!-- progression sweep: stepN -->` becomes the
   table of that step's learning-rate sweep; and `<!-- annotated source: FILE.py -->`, followed by
   a table of (marker, note, chapter), becomes the whole file, part by part, each part with its
@@ -24,7 +22,7 @@ from pathlib import Path
 from mkdocs.structure.files import File
 
 log = logging.getLogger("mkdocs.hooks.progression")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STEPS = ROOT / "microgpt" / "progression"
 SWEEP = ROOT / "docs" / "data" / "progression-sweep-run.json"
 DIFF = re.compile(r"^<!-- progression diff: (\S+) (\S+) -->$", re.M)
@@ -37,16 +35,17 @@ def programs() -> list[Path]:
     return sorted(STEPS.glob("step[0-9]_*.py"))
 
 
-def downloads(config) -> list[File]:
+def on_files(files, config):
     """Every program under downloads/, and the last one also as downloads/microgpt.py."""
     paths = programs()
-    out = [File.generated(config, f"downloads/{p.name}", content=p.read_bytes()) for p in paths]
+    for p in paths:
+        files.append(File.generated(config, f"downloads/{p.name}", content=p.read_bytes()))
     if paths:
-        out.append(File.generated(config, "downloads/microgpt.py", content=paths[-1].read_bytes()))
-    return out
+        files.append(File.generated(config, "downloads/microgpt.py", content=paths[-1].read_bytes()))
+    return files
 
 
-def markdown(text: str) -> str:
+def on_page_markdown(text: str, page, config, files) -> str:
     """Fill in the diffs, sweep tables and annotated sources a page asks for."""
     text = DIFF.sub(lambda m: diff(m[1], m[2]), text)
     text = SWEEP_MARK.sub(lambda m: sweep_table(m[1]), text)
