@@ -27,6 +27,7 @@ import os
 import platform
 import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -188,7 +189,7 @@ def sweep(names: str, only: str | None = None, lr: float | None = None) -> dict:
 def merge(path: Path, part: dict, runs: bool = False) -> None:
     """Write `part` into the JSON file at `path`, keeping what it does not replace (runs may be parallel).
     With `runs`, each step's list of runs is merged by learning rate instead of replaced."""
-    with open(path.with_suffix(".lock"), "w") as lock:
+    with open(Path(tempfile.gettempdir()) / f"microgpt-{path.stem}.lock", "w") as lock:  # outside the tree
         fcntl.flock(lock, fcntl.LOCK_EX)
         whole = json.loads(path.read_text("utf-8")) if path.exists() else {}
         for key, value in part.items():

@@ -174,7 +174,7 @@ def gpt(token_id, pos_id, keys, values):
 
 
 # The optimiser: plain gradient descent, with a learning rate that decays linearly to zero
-learning_rate = 1
+learning_rate = 0.3
 
 # Training: one document a step; its loss is the mean of -log p(next token)
 num_steps = args.steps
