@@ -80,7 +80,7 @@ def test_step_6_starts_as_the_reference_run():
     assert (rec["num_docs"], rec["vocab_size"], rec["num_params"]) == \
         (REFERENCE["num_docs"], REFERENCE["vocab_size"], REFERENCE["num_params"])
     assert rec["losses"][:2] == [float(f"{loss:.4f}") for loss in REFERENCE["losses"][:2]]
-    assert rec["losses"][2] != float(f"{REFERENCE['losses'][2]:.4f}")  # from the third on, the schedules differ
+    assert rec["losses"] != [float(f"{loss:.4f}") for loss in REFERENCE["losses"][:len(rec["losses"])]]  # schedules
 
 
 def test_the_sweeps_chose_the_rates_the_steps_use():
@@ -170,12 +170,8 @@ def test_bad_input_is_one_line_and_status_1(name, tmp_path):
 def code_blocks(page: Path, language: str) -> list[str]:
     """The text of each code block of one language on a built page (without line numbers)."""
     text = page.read_text("utf-8")
-    blocks = re.findall(rf'<div class="language-{language} highlight">(.*?)</div>', text, re.S)
-    out = []
-    for block in blocks:
-        code = re.findall(r"<code>(.*?)</code>", block, re.S)[-1]  # the last: the code, after any line numbers
-        out.append(html.unescape(re.sub(r"<[^>]+>", "", code)))
-    return out
+    codes = re.findall(rf'<div class="language-{language} highlight">.*?<code>(.*?)</code>', text, re.S)
+    return [html.unescape(re.sub(r"<[^>]+>", "", code)) for code in codes]  # line numbers are not in <code>
 
 
 def apply(old: list[str], diff: list[str]) -> list[str]:
