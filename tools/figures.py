@@ -1,8 +1,10 @@
 """The book's figures, drawn by the book's code from the recorded reference run.
 
-Each function returns the text of an SVG file; tools/hooks.py adds them to the site as
+Each function returns the text of an SVG file; tools/hooks/figures.py adds them to the site as
 figures/NAME.svg at every build, so no figure is ever drawn by hand or goes stale. The plots use
-matplotlib (in the `docs` extra); the two diagrams are plain SVG written here.
+matplotlib (in the `docs` extra); the diagrams are plain SVG written here. The numbers of the
+figures that are also live in the page (js/figures.js) come from microgpt/explore.py, the module
+the page's Python calls, so the static picture and the live one show the same numbers.
 
     python -m tools.figures OUT_DIR   # write them all to a folder, to look at them
 """
@@ -11,21 +13,17 @@ from __future__ import annotations
 
 import io
 import json
-import math
-import random
 import sys
 from html import escape
 from pathlib import Path
-from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from microgpt import checkpoint, model as model_module
-from microgpt.autograd import Value
+from microgpt import explore
 from microgpt.model import Config
-from microgpt.nn import softmax
 
 DATA = ROOT / "docs" / "data"
+MODEL = str(DATA / "reference-model.json")  # the reference run's trained model, for explore's functions
 INK, LIGHT, ACCENT = "#333333", "#9e9e9e", "#3f51b5"
 
 
@@ -61,13 +59,12 @@ def loss_curve() -> str:
     run = reference()
     losses = run["losses"]
     window = 50
-    mean = [sum(losses[max(0, i - window + 1):i + 1]) / len(losses[max(0, i - window + 1):i + 1])
-            for i in range(len(losses))]
+    mean = explore.running_mean(losses, window)
     fig, ax = figure(7, 3.2)
     steps = range(1, len(losses) + 1)
     ax.plot(steps, losses, color=LIGHT, linewidth=0.6, label="loss of the step's document")
     ax.plot(steps, mean, color=ACCENT, linewidth=2, label=f"mean of the last {window} steps")
-    uniform = math.log(run["vocab_size"])
+    uniform = explore.uniform_loss(run["vocab_size"])
     ax.axhline(uniform, color=INK, linestyle="--", linewidth=1)
     ax.text(len(losses), uniform + 0.05, f"$-\\log(1/{run['vocab_size']})$ = {uniform:.2f}: a uniform guess",
             ha="right", va="bottom", color=INK)
@@ -80,35 +77,10 @@ def loss_curve() -> str:
     return plot(fig)
 
 
-def trained():
-    """The model and tokenizer of the recorded reference run."""
-    gpt, tokenizer, _ = checkpoint.load(str(DATA / "reference-model.json"))
-    return gpt, tokenizer
-
-
-def attention_weights(name: str = "emma") -> tuple[list[str], list[list[list[float]]]]:
-    """The trained model's attention weights while it reads BOS + name: [head][position][key]."""
-    gpt, tokenizer = trained()
-    tokens = [tokenizer.bos] + tokenizer.encode(name)
-    calls = []
-
-    def recording(logits):
-        probs = softmax(logits)
-        calls.append([p.data for p in probs])
-        return probs
-
-    keys, values = gpt.kv_cache()
-    with mock.patch.object(model_module, "softmax", recording):  # attention's softmax, per head
-        for pos, token in enumerate(tokens):
-            gpt(token, pos, keys, values)
-    n_head = gpt.config.n_head
-    heads = [[calls[pos * n_head + h] for pos in range(len(tokens))] for h in range(n_head)]
-    return ["BOS"] + list(name), heads
-
-
 def attention() -> str:
     """One heat map per head: how much each position attends to each earlier one."""
-    labels, heads = attention_weights()
+    weights = explore.attention("emma", MODEL)
+    labels, heads = weights["labels"], weights["heads"]
     fig, axes = figure(8, 2.4)
     fig.clf()
     axes = fig.subplots(1, len(heads))
@@ -134,14 +106,11 @@ def attention() -> str:
 
 def next_token() -> str:
     """The trained model's distribution over the first letter of a name, at T = 1.0 and 0.5."""
-    gpt, tokenizer = trained()
-    keys, values = gpt.kv_cache()
-    logits = gpt(tokenizer.bos, 0, keys, values)
-    labels = list(tokenizer.uchars) + ["BOS"]
+    dist = explore.next_letter("", 0.5, MODEL)
+    labels = dist["labels"]
     fig, ax = figure(7, 2.8)
     width = 0.4
-    for k, (temperature, color) in enumerate([(1.0, LIGHT), (0.5, ACCENT)]):
-        probs = [p.data for p in softmax([logit / temperature for logit in logits])]
+    for k, (temperature, probs, color) in enumerate([(1.0, dist["probs_at_1"], LIGHT), (0.5, dist["probs"], ACCENT)]):
         ax.bar([i + (k - 0.5) * width for i in range(len(labels))], probs, width, color=color,
                label=f"temperature {temperature}")
     ax.set_xticks(range(len(labels)), labels, fontsize=8)
@@ -190,22 +159,70 @@ class Svg:
 
 def graph() -> str:
     """The graph of L = a*b + a after backward(): each node's data and grad, each edge's local gradient."""
-    a, b = Value(2.0), Value(3.0)
-    c = a * b
-    L = c + a
-    L.backward()
+    nodes = {n["name"]: n for n in explore.backward_steps(2.0, 3.0)["nodes"]}
+    a, b, c, L = (nodes[n] for n in "abcL")
     svg = Svg(560, 270)
-    nodes = {"a": (20, 80, a), "b": (20, 190, b), "c = a*b": (220, 135, c), "L = c + a": (420, 135, L)}
-    for name, (x, y, v) in nodes.items():
-        svg.box(x, y, 120, 52, [name, f"data {v.data:g}   grad {v.grad:g}"])
+    places = {"a": (20, 80, "a"), "b": (20, 190, "b"), "c": (220, 135, "c = a*b"), "L": (420, 135, "L = c + a")}
+    for name, (x, y, title) in places.items():
+        svg.box(x, y, 120, 52, [title, f"data {nodes[name]['data']:g}   grad {nodes[name]['grad']:g}"])
     # Edges carry local gradients, not ∂L/∂x: the total ∂L/∂a is 4, the a -> L edge's local one is 1.
-    svg.arrow(140, 106, 218, 155, f"local: b = {c._local_grads[0]:g}")
-    svg.arrow(140, 216, 218, 173, f"local: a = {c._local_grads[1]:g}", bend=-10)
-    svg.arrow(340, 161, 418, 161, f"local: {L._local_grads[0]:g}")
-    svg.arrow(80, 80, 470, 133, f"local: {L._local_grads[1]:g}", bend=110)
-    svg.text(280, 262, f"a.grad = {a.grad:g}: the two paths from L to a, {b.data:g}·1 + 1, added by +=",
+    svg.arrow(140, 106, 218, 155, f"local: b = {c['local_grads'][0]:g}")
+    svg.arrow(140, 216, 218, 173, f"local: a = {c['local_grads'][1]:g}", bend=-10)
+    svg.arrow(340, 161, 418, 161, f"local: {L['local_grads'][0]:g}")
+    svg.arrow(80, 80, 470, 133, f"local: {L['local_grads'][1]:g}", bend=110)
+    svg.text(280, 262, f"a.grad = {a['grad']:g}: the two paths from L to a, {b['data']:g}·1 + 1, added by +=",
              size=12, color=ACCENT)
     return str(svg)
+
+
+def tokens() -> str:
+    """The tokenizer's figure before a reader types: "Emma", its ids, and the character it does not know."""
+    t = explore.tokens("Emma", MODEL)
+    svg = Svg(560, 170)
+    for i, piece in enumerate(t["pieces"]):
+        x = 20 + i * 80
+        known = piece["id"] is not None
+        svg.box(x, 20, 64, 64, [piece["char"], str(piece["id"]) if known else "?"],
+                fill="#e8eaf6" if known else "#ffebee")
+    unknown = [p for p in t["pieces"] if p["id"] is None]
+    for k, piece in enumerate(unknown):
+        svg.text(20, 110 + 18 * k, f"{piece['char']!r}: {piece['error']}", anchor="start", color="#b00020")
+    svg.text(20, 110 + 18 * len(unknown), f"ids {t['ids']}  →  decode: {t['decoded']!r}", anchor="start")
+    return str(svg)
+
+
+def embeddings() -> str:
+    """The trained token embeddings on their first two principal directions."""
+    e = explore.embeddings(MODEL)
+    fig, ax = figure(5.5, 4.2)
+    xs, ys = zip(*e["points"])
+    ax.scatter(xs, ys, s=14, color=ACCENT)
+    for label, (x, y) in zip(e["labels"], e["points"]):
+        ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 3), fontsize=9, color=INK)
+    ax.set_xlabel(f"first principal direction ({e['variance'][0]:.0%} of the spread)")
+    ax.set_ylabel(f"second ({e['variance'][1]:.0%})")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return plot(fig)
+
+
+def valley() -> str:
+    """Adam and plain gradient descent in a narrow valley, with the default settings of the live figure."""
+    v = explore.valley()
+    fig, ax = figure(7, 3.2)
+    for contour in v["contours"]:
+        ax.plot(*zip(*contour), color=LIGHT, linewidth=0.7)
+    for name, color, label in (("descent", INK, "gradient descent"), ("adam", ACCENT, "Adam")):
+        path = v["paths"][name]
+        ax.plot(*zip(*path), color=color, marker="o", markersize=2.5, linewidth=1.2,
+                label=f"{label}: loss {v['final_loss'][name]:.4f} after {len(path) - 1} steps")
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", frameon=False, fontsize=8)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return plot(fig)
 
 
 def data_flow() -> str:
@@ -269,7 +286,8 @@ def progression() -> str:
 
 
 FIGURES = {"loss-curve.svg": loss_curve, "attention.svg": attention, "next-token.svg": next_token,
-           "graph.svg": graph, "data-flow.svg": data_flow, "progression.svg": progression}
+           "graph.svg": graph, "data-flow.svg": data_flow, "tokens.svg": tokens, "embeddings.svg": embeddings,
+           "valley.svg": valley, "progression.svg": progression}
 
 
 if __name__ == "__main__":
