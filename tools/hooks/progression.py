@@ -110,7 +110,7 @@ def annotated(name: str, table: str) -> str:
         code = "\n".join(lines[start:end])
         span = f"line {start + 1}" if end - start == 1 else f"lines {start + 1}&ndash;{end}"
         out.append(f'<div class="annotated-part" markdown>\n<div class="annotated-note" markdown>\n'
-                   f'<span class="annotated-lines">{span}</span><br>\n{note}<br>\n{chapter}\n</div>\n'
+                   f'<span class="annotated-lines">{span}</span> {note} &rarr; {chapter}\n</div>\n'
                    f'<div class="annotated-code doc" markdown>\n\n```python linenums="{start + 1}"\n'
                    f'{code}\n```\n\n</div>\n</div>\n')
     return "\n".join(out)
