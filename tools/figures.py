@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import sys
 from html import escape
 from pathlib import Path
@@ -259,9 +260,35 @@ def data_flow() -> str:
     return str(svg)
 
 
+def progression() -> str:
+    """The loss of each step of the progression (docs/data/progression-run.json), as running means."""
+    run = json.loads((DATA / "progression-run.json").read_text("utf-8"))
+    steps = [run[key] for key in sorted(run) if key.startswith("step")]
+    window = 50
+    fig, ax = figure(7, 3.6)
+    styles = [("#9e9e9e", ":", 1.5), ("#616161", "-", 1.3), ("#8e24aa", "-", 1.3),  # (colour, line, width):
+              ("#ef6c00", "-", 2.6), ("#2e7d32", "--", 1.3), (ACCENT, "-", 1.8)]  # 5 lies on 4: dashed, on top
+    for step, (color, line, width) in zip(steps, styles):
+        losses = step["losses"]
+        mean = [sum(losses[max(0, i - window + 1):i + 1]) / (i + 1 - max(0, i - window + 1))
+                for i in range(len(losses))]
+        ax.plot(range(1, len(losses) + 1), mean, color=color, linewidth=width, linestyle=line, label=step["label"])
+    uniform = math.log(steps[0]["vocab_size"])
+    ax.axhline(uniform, color=INK, linestyle="--", linewidth=1)
+    ax.text(len(steps[0]["losses"]), uniform + 0.02, f"$\\ln {steps[0]['vocab_size']}$: the uniform guess",
+            ha="right", va="bottom", color=INK)
+    ax.set_xlabel("training step")
+    ax.set_ylabel(f"loss, mean of the last {window} steps")
+    ax.set_xlim(0, len(steps[0]["losses"]))
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize=9)  # beside the plot
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return plot(fig)
+
+
 FIGURES = {"loss-curve.svg": loss_curve, "attention.svg": attention, "next-token.svg": next_token,
            "graph.svg": graph, "data-flow.svg": data_flow, "tokens.svg": tokens, "embeddings.svg": embeddings,
-           "valley.svg": valley}
+           "valley.svg": valley, "progression.svg": progression}
 
 
 if __name__ == "__main__":

@@ -99,7 +99,8 @@ def compile_errors(target: str, body: list[Line]) -> list[str]:
 
 
 def order_errors(target: str, body: list[Line]) -> list[str]:
-    """A name the file reads, as it is imported, before the line that imports or defines it."""
+    """A name the file reads, as it is imported, before the line that imports or defines it (a name that a
+    compound statement binds and reads, as a script's loop or `with ... as f` does, is its own business)."""
     tree = ast.parse("\n".join(t for t, _ in body) + "\n")
     lazy = any(isinstance(s, ast.ImportFrom) and s.module == "__future__" and
                any(a.name == "annotations" for a in s.names) for s in tree.body)
@@ -110,7 +111,7 @@ def order_errors(target: str, body: list[Line]) -> list[str]:
     bound: set[str] = set()
     for statement in tree.body:
         for node in runtime_reads(statement, lazy):
-            if node.id in first and node.id not in bound and node.id not in BUILTINS:
+            if node.id in first and node.id not in bound and node.id not in BUILTINS and first[node.id] is not statement:
                 binder = first[node.id]
                 how = "imports" if isinstance(binder, (ast.Import, ast.ImportFrom)) else "defines"
                 return [f"{origin_of(body, node.lineno)}: {target} uses '{node.id}' before the line that "

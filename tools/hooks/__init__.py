@@ -19,6 +19,7 @@ JOBS = [
     "assets",  # KaTeX, Pyodide and the zipped package, copied into the site
     "figures",  # the figures of tools/figures.py, drawn at every build
     "macros",  # {{ expression }} in prose, filled in from the recorded runs
+    "progression",  # the progression's downloads, diffs between steps, sweep tables, microgpt.py annotated
     "output_blocks",  # no copy button on the output shown under an example
     "api_page",  # the API reference, one entry per public name of the package
     "api_links",  # the first mention of a public name in a chapter links to its entry
