@@ -71,8 +71,9 @@ def train(page, minutes: float = 10, **settings) -> str:
             page.select_option(".train-here select[name=engine]", value)
         else:
             page.fill(f".train-here input[name={name}]", str(value))
+    runs = int(page.get_attribute(".train-here", "data-runs") or 0)
     page.click(".train-button")
-    page.wait_for_function("document.querySelector('.train-here').dataset.state === 'running'")
+    page.wait_for_function(f"document.querySelector('.train-here').dataset.runs > {runs}")  # this run's state
     finished(page, ".train-here", minutes)
     return page.inner_text(".train-output")
 

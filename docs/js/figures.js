@@ -77,7 +77,7 @@
       this.live.replaceChildren(...nodes);
       this.live.hidden = false;
       if (this.picture) this.picture.hidden = true;
-      this.figure.dataset.state = "ready";
+      this.figure.dataset.state = this.pending ? "computing" : "ready";
     }
   }
 
@@ -86,8 +86,12 @@
     let timer;
     return (...args) => {
       live.figure.dataset.state = "computing";
+      live.pending = true;  // a result that arrives meanwhile is drawn, but the figure is not ready yet
       clearTimeout(timer);
-      timer = setTimeout(() => f(...args), ms);
+      timer = setTimeout(() => {
+        live.pending = false;
+        f(...args);
+      }, ms);
     };
   }
 

@@ -287,6 +287,7 @@
       stop.disabled = false;
       output.reset();
       box.dataset.state = "running";
+      box.dataset.runs = Number(box.dataset.runs ?? 0) + 1;  // for the tests: which run the state is of
       let first = null;  // the first step's number and time: the rate leaves out loading and setting up
       let last = null;
       const code = `${sourceBlock.innerText}\nimport page\n` +
