@@ -6,8 +6,8 @@ domain), as shipped in the files dist.male.first and dist.female.first of the Py
 duplicates (names given to both sexes) are kept once; the result is sorted.
 
     pip install names==0.3.0
-    python tools/make_names.py            # (re)write microgpt/names.txt
-    python tools/make_names.py --check    # exit 1 if microgpt/names.txt is not what this builds
+    python -m tools.make_names            # (re)write microgpt/names.txt
+    python -m tools.make_names --check    # exit 1 if microgpt/names.txt is not what this builds
 """
 
 from __future__ import annotations
