@@ -1,9 +1,10 @@
 """Test set-up shared by tests/ and the book's examples under docs/.
 
-pytest-codeblocks runs every bare ```python fence of docs/*.md, but a failure report shows
-neither where the block is nor what went wrong. Here each block is compiled with its
-chapter as file name and its own line numbers, so a failure reads docs/FILE.md:LINE with
-the exception type and a traceback whose package frames point back into the book.
+pytest-codeblocks runs the book's examples, but it reads Markdown its own way and its failure
+reports show neither where the block is nor what went wrong. Here it is handed the examples that
+tools/book.py reads (the reader the tangler and the site use), and each is compiled with its
+chapter as file name and its own line numbers, so a failure reads docs/FILE.md:LINE with the
+exception type and a traceback whose package frames point back into the book.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from pytest_codeblocks.main import stdout_io
-from pytest_codeblocks.plugin import TestBlock
+from pytest_codeblocks import plugin
+from pytest_codeblocks.main import CodeBlock, stdout_io
+from pytest_codeblocks.plugin import MarkdownFile, TestBlock
 
-from tools import tangle
+from tools import book, tangle
 
 ROOT = Path(__file__).resolve().parent
 NAMES = Path(os.environ.get("MICROGPT_NAMES", ROOT.parent / "shared" / "data" / "names.txt"))
@@ -80,6 +82,18 @@ def book_line(filename: str, rest: str) -> str:
         return str(e)
 
 
+def examples(path: Path) -> list[CodeBlock]:
+    """A chapter's examples as pytest-codeblocks runs them, read by tools/book.py."""
+    chapter = book.read_file(Path(path), ROOT)
+    if chapter.errors:
+        raise MarkdownFile.CollectError("\n".join(chapter.errors))
+    return [CodeBlock(e.code, e.fence.origin.line, e.fence.info.strip(), marks=e.markers.marks,
+                      importorskip=e.markers.importorskip,
+                      expected_output=e.output and "".join(line + "\n" for line in e.output.lines))
+            for e in chapter.examples]
+
+
+plugin.extract_from_file = examples
 ORIGINAL_RUNTEST = TestBlock.runtest
 TestBlock.runtest = run_block
 TestBlock.repr_failure = report_failure
@@ -91,9 +105,38 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.skip(f"Karpathy's names.txt is not at {NAMES} (set MICROGPT_NAMES to its path)")
 
 
+CACHES = {".git", ".hypothesis", ".pytest_cache", ".venv", "__pycache__", "node_modules", "site"}
+
+
+def tree() -> dict[str, tuple[int, int]]:
+    """Every file of the repository but caches, with its modification time and size."""
+    files = {}
+    for folder, dirs, names in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if d not in CACHES and not d.endswith(".egg-info")]
+        for name in names:
+            stat = os.stat(os.path.join(folder, name))
+            files[os.path.relpath(os.path.join(folder, name), ROOT)] = (stat.st_mtime_ns, stat.st_size)
+    return files
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Tests never write into the repository: a file changed, added or removed fails the run."""
+    before, after = session.config.stash[TREE], tree()
+    changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+    if changed:
+        session.config.get_terminal_writer().line(f"tests changed files of the repository: {', '.join(changed)}",
+                                                  red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+TREE = pytest.StashKey[dict]()
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """A cache folder for --data names, holding names.txt as after a first download (the book's
-    examples are not pytest functions, so this is a hook rather than a fixture)."""
+    examples are not pytest functions, so this is a hook rather than a fixture); and what the
+    repository holds, to check that the tests leave it as they found it."""
+    session.config.stash[TREE] = tree()
     cache = Path(tempfile.mkdtemp(prefix="microgpt-cache-"))
     if NAMES.exists():
         (cache / "microgpt").mkdir()

@@ -8,9 +8,9 @@ the step where it happened, the first step whose loss differs by more than 1e-12
 printed losses (four decimals, as the program prints them) differ, and whether the names are the
 same.
 
-    python benchmarks/agreement.py                 # several minutes
-    python benchmarks/agreement.py --record        # also write docs/data/agreement-run.json
-    python benchmarks/agreement.py --steps 20 --layers 1 --lrs 0.01   # a smoke test
+    python -m benchmarks.agreement                 # several minutes
+    python -m benchmarks.agreement --record        # also write docs/data/agreement-run.json
+    python -m benchmarks.agreement --steps 20 --layers 1 --lrs 0.01   # a smoke test
 """
 
 from __future__ import annotations
@@ -21,18 +21,16 @@ import json
 import math
 import platform
 import random
-import sys
 from importlib import resources
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run from a checkout, installed or not
+from microgpt import engines
+from microgpt.data import load_docs
+from microgpt.model import GPT, Config
+from microgpt.optim import Adam
+from microgpt.tokenizer import Tokenizer
 
-from microgpt import engines  # noqa: E402
-from microgpt.data import load_docs  # noqa: E402
-from microgpt.model import GPT, Config  # noqa: E402
-from microgpt.optim import Adam  # noqa: E402
-from microgpt.tokenizer import Tokenizer  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 RECORD = ROOT / "docs" / "data" / "agreement-run.json"
 

@@ -4,7 +4,7 @@ Both train upstream's model on the bundled names with the same seed, settings an
 command line runs in-process with its output thrown away. Each is timed several times,
 alternately, and the best time is kept.
 
-    python benchmarks/cli_overhead.py [--steps 30] [--repeats 3] [--engine plain|fast]
+    python -m benchmarks.cli_overhead [--steps 30] [--repeats 3] [--engine plain|fast]
 """
 
 from __future__ import annotations
@@ -17,16 +17,13 @@ import random
 import sys
 import time
 from importlib import resources
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from microgpt import engines  # noqa: E402
-from microgpt.cli import main  # noqa: E402
-from microgpt.data import load_docs  # noqa: E402
-from microgpt.model import GPT, Config  # noqa: E402
-from microgpt.optim import Adam  # noqa: E402
-from microgpt.tokenizer import Tokenizer  # noqa: E402
+from microgpt import engines
+from microgpt.cli import main
+from microgpt.data import load_docs
+from microgpt.model import GPT, Config
+from microgpt.optim import Adam
+from microgpt.tokenizer import Tokenizer
 
 
 def direct(steps: int, engine: str) -> float:

@@ -20,9 +20,9 @@ time of each part of a step, and the time the cyclic garbage collector takes in 
 the floating-point floor: the operations a step of the timed documents does, at the rate NumPy's
 matrix product reaches on this machine.
 
-    python benchmarks/engines.py                          # a few minutes
-    python benchmarks/engines.py --record                 # also write docs/data/engines-run.json
-    python benchmarks/engines.py --steps 2 --samples 1 --rounds 1   # a smoke test: seconds
+    python -m benchmarks.engines                          # a few minutes
+    python -m benchmarks.engines --record                 # also write docs/data/engines-run.json
+    python -m benchmarks.engines --steps 2 --samples 1 --rounds 1   # a smoke test: seconds
 """
 
 from __future__ import annotations
@@ -47,17 +47,16 @@ import timeit
 from importlib import resources
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run from a checkout, installed or not
+from microgpt import engines, fast
+from microgpt.autograd import Value
+from microgpt.data import load_docs
+from microgpt.model import GPT, Config
+from microgpt.optim import Adam
+from microgpt.tokenizer import Tokenizer
+from microgpt.train import doc_loss
+from tools.record import values_created
 
-from microgpt import engines, fast  # noqa: E402
-from microgpt.autograd import Value  # noqa: E402
-from microgpt.data import load_docs  # noqa: E402
-from microgpt.model import GPT, Config  # noqa: E402
-from microgpt.optim import Adam  # noqa: E402
-from microgpt.tokenizer import Tokenizer  # noqa: E402
-from microgpt.train import doc_loss  # noqa: E402
-from tools.record import values_created  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 RUNS = {  # name: what the table calls it, and what the rung removes
     "plain": "plain: the book's Value graph",
@@ -318,8 +317,9 @@ def spawn(args: argparse.Namespace, *extra: str) -> dict:
     """Run this file as a worker process; what it printed, as JSON."""
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
            "NUMBA_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, __file__, "--data", args.data, "--steps", str(args.steps),
-                           "--samples", str(args.samples), *extra], capture_output=True, text=True, env=env)
+    done = subprocess.run([sys.executable, "-m", __spec__.name, "--data", args.data, "--steps", str(args.steps),
+                           "--samples", str(args.samples), *extra], capture_output=True, text=True, env=env,
+                          cwd=ROOT)
     if done.returncode:
         raise SystemExit(f"the worker {' '.join(extra)} failed:\n{done.stderr}")
     return json.loads(done.stdout)

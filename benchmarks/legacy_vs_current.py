@@ -15,8 +15,8 @@ step (the step's garbage is then collected between steps, untimed). "full gc" co
 collections Python ran per step; "us/node" is the "no gc" time per node of the graph, in
 microseconds: the engine's own cost.
 
-    python benchmarks/legacy_vs_current.py             # 50 steps per run: a few minutes
-    python benchmarks/legacy_vs_current.py --steps 1 --length 2   # a smoke test: about a second
+    python -m benchmarks.legacy_vs_current             # 50 steps per run: a few minutes
+    python -m benchmarks.legacy_vs_current --steps 1 --length 2   # a smoke test: about a second
 """
 
 from __future__ import annotations
@@ -28,15 +28,12 @@ import platform
 import random
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout, installed or not
-
-from microgpt import autograd, legacy  # noqa: E402
-from microgpt.model import GPT, Config  # noqa: E402
-from microgpt.optim import Adam  # noqa: E402
-from microgpt.tokenizer import Tokenizer  # noqa: E402
-from microgpt.train import doc_loss  # noqa: E402
+from microgpt import autograd, legacy
+from microgpt.model import GPT, Config
+from microgpt.optim import Adam
+from microgpt.tokenizer import Tokenizer
+from microgpt.train import doc_loss
 
 # How many of the 32,033 names of makemore's names.txt have 2, 3, ..., 15 letters.
 LENGTHS = dict(zip(range(2, 16), (65, 575, 2983, 7133, 9657, 6819, 3108, 1118, 380, 128, 29, 30, 6, 2)))

@@ -170,4 +170,4 @@ def run(docs: list[str], rng: random.Random, num_steps: int = NUM_STEPS, num_sam
         print(f"step {step + 1:4d} / {num_steps:4d} | loss {loss:.4f}")
     print("\n--- inference ---")
     for i in range(num_samples):
-        print(f"sample {i + 1:2d}: {sample(gpt, tokenizer, rng, temperature)}")
+        print(f"sample {i + 1}: {sample(gpt, tokenizer, rng, temperature)}")  # unpadded, as there

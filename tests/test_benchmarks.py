@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_cli_overhead_benchmark_prints_both_figures():
-    done = subprocess.run([sys.executable, "benchmarks/cli_overhead.py", "--steps", "1", "--repeats", "1"],
+    done = subprocess.run([sys.executable, "-m", "benchmarks.cli_overhead", "--steps", "1", "--repeats", "1"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()

@@ -327,7 +327,7 @@ def test_engines_load_by_name():
 def test_the_harness_prints_its_table(tmp_path):
     data = tmp_path / "short.txt"
     data.write_text("ab\nbo\nan\nota\n", "utf-8")
-    done = subprocess.run([sys.executable, "benchmarks/engines.py", "--data", str(data), "--steps", "2",
+    done = subprocess.run([sys.executable, "-m", "benchmarks.engines", "--data", str(data), "--steps", "2",
                            "--samples", "1", "--rounds", "2"], cwd=ROOT, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr

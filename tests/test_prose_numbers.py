@@ -8,6 +8,8 @@ other systems that no code here computes are listed below, with the reason."""
 import re
 from pathlib import Path
 
+from tools.book import Chapter, read_file
+
 ROOT = Path(__file__).resolve().parent.parent
 NOT_RESULTS = {
     "0.08", "0.02", "0.01", "0.85", "0.99", "0.9", "0.999", "0.95", "0.5", "0.6", "1.0", "0.1", "0.001",
@@ -19,26 +21,17 @@ NOT_RESULTS = {
 NUMBER = re.compile(r"(?<![\w.$\\])(\d{1,3}(?:,\d{3})+|\d+\.\d+)(?!\w|\.\d)")  # not versions: 0.3.0
 
 
-def prose_and_code(text: str) -> tuple[list[tuple[int, str]], str]:
+def prose_and_code(chapter: Chapter) -> tuple[list[tuple[int, str]], str]:
     """The prose lines of a chapter (without inline code, math, links and macros), and all its code."""
-    prose, code, fence = [], [], None
-    for number, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        if fence:
-            fence = None if stripped.startswith(fence) and not stripped.strip(fence[0]) else fence
-            code.append(line)
-        elif stripped.startswith(("```", "~~~")):
-            fence = stripped[:3]
-        elif not stripped.startswith(("#", "<", "$$", "\\", "|")):
-            line = re.sub(r"`[^`]*`|\$[^$]*\$|\{\{.*?\}\}|\]\([^)]*\)", " ", line)
-            prose.append((number, line))
-    return prose, "\n".join(code)
+    prose = [(k + 1, re.sub(r"`[^`]*`|\$[^$]*\$|\{\{.*?\}\}|\]\([^)]*\)", " ", line))
+             for k, line in chapter.prose() if not line.strip().startswith(("#", "<", "$$", "\\", "|"))]
+    return prose, "\n".join(line for fence in chapter.fences for line in fence.lines)
 
 
 def test_no_typed_results_in_prose():
     typed = []
     for path in sorted((ROOT / "docs").glob("[0-9][0-9]-*.md")):
-        prose, code = prose_and_code(path.read_text("utf-8"))
+        prose, code = prose_and_code(read_file(path, ROOT))
         shown = code + code.replace(",", "")
         for number, line in prose:
             for value in NUMBER.findall(line):

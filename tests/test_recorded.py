@@ -17,7 +17,7 @@ from microgpt.model import GPT, Config
 from microgpt.optim import Adam
 from microgpt.tokenizer import Tokenizer
 from microgpt.train import train
-from tools.record import nodes_created
+from tools.record import coverage, nodes_created
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN = json.loads((ROOT / "docs" / "data" / "reference-run.json").read_text("utf-8"))
@@ -70,3 +70,11 @@ def test_recorded_dataset_statistics(names_txt):
     lengths = [len(doc) for doc in docs]
     assert RUN["dataset"] == {"distinct": len(set(docs)), "mean_length": sum(lengths) / len(lengths),
                               "min_length": min(lengths), "max_length": max(lengths)}
+
+
+@pytest.mark.needs_names
+def test_recorded_coverage_is_the_datas(names_txt):
+    """The step by which every letter has been trained on, and the positions never reached."""
+    docs = load_docs(str(names_txt), random.Random(42))
+    assert RUN["coverage"] == coverage(docs, 1000, Config().block_size)
+    assert RUN["coverage"]["every_char_by_step"] > 1  # the first name does not hold every letter

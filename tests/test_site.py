@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import tangle
+from tools import book
 
 ROOT = Path(__file__).resolve().parent.parent
 LOADS = {"script": "src", "img": "src", "iframe": "src", "source": "src", "audio": "src", "video": "src",
@@ -57,7 +57,7 @@ def test_no_page_fetches_from_another_host(site):
 
 def test_every_tangled_block_shows_its_file_name(site):
     wanted = Counter()
-    for block in tangle.read_book(ROOT / "docs").blocks:
+    for block in book.read_book(ROOT / "docs").blocks:
         page = Path(block.origin.doc).relative_to("docs").with_suffix("")
         title = block.target + (f"#{block.chunk}" if block.chunk else "")
         wanted[page.as_posix(), title] += 1
@@ -65,3 +65,55 @@ def test_every_tangled_block_shows_its_file_name(site):
     for (page, title), count in wanted.items():
         shown = parse(site / page / "index.html").filenames
         assert shown.count(title) == count, (page, title, shown)
+
+
+class Continuations(HTMLParser):
+    """The links of each "continues" note under a titled block, and the order of the page's ids."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+        self.notes: list[tuple[int, list[tuple[str, str]]]] = []  # (ids seen before it, [(href, text)])
+        self._note: list | None = None
+        self._href: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if attrs.get("id"):
+            self.ids.append(attrs["id"])
+        if tag == "p" and attrs.get("class") == "tangle-links":
+            self._note = []
+            self.notes.append((len(self.ids), self._note))
+        elif tag == "a" and self._note is not None:
+            self._href = attrs["href"]
+
+    def handle_endtag(self, tag):
+        if tag == "p":
+            self._note = None
+
+    def handle_data(self, data):
+        if self._note is not None and self._href is not None:
+            self._note.append((self._href, data))
+            self._href = None
+
+
+def test_continuation_notes_say_where_the_file_goes_on(site):
+    """Same page: above or below, and truly so; another page: its chapter's title, never this one's."""
+    titles = {}
+    for doc in sorted([*(ROOT / "docs").glob("[0-9][0-9]-*.md"), *(ROOT / "docs").glob("appendix-*.md")]):
+        titles[doc.stem] = next(line[2:].strip() for line in doc.read_text("utf-8").splitlines()
+                                if line.startswith("# "))
+    checked = 0
+    for stem, title in titles.items():
+        page = Continuations()
+        page.feed((site / stem / "index.html").read_text("utf-8"))
+        for seen, links in page.notes:
+            for href, text in links:
+                checked += 1
+                if href.startswith("#"):
+                    position = page.ids.index(href[1:])
+                    assert text == ("above" if position < seen else "below"), (stem, href, text)
+                else:
+                    other = href.split("/")[1]
+                    assert other != stem and text == titles[other], (stem, href, text)
+    assert checked > 20

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import tangle
+from tools import book, tangle
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures" / "lint"
@@ -29,6 +29,12 @@ LINT = {  # fixture document -> the one error it must produce
     "prose-line-starting-with-backticks.md": "docs/prose-line-starting-with-backticks.md:4: this line starts "
                                              "with ``` but is not a fence",
     "does-not-compile.md": "docs/does-not-compile.md:10: microgpt/a.py does not compile",
+    "line-too-long.md": "docs/line-too-long.md:5: this line of code is 111 characters long: at most 110 fit",
+    "marker-before-a-shown-fence.md": "docs/marker-before-a-shown-fence.md:4: a pytest marker comes before "
+                                      "this fence, which is not an example: it applies to nothing",
+    "output-marker-after-no-example.md": "docs/output-marker-after-no-example.md:6: an expected-output marker "
+                                         "must follow an example",
+    "unknown-marker.md": "docs/unknown-marker.md:3: <!--pytest-codeblocks:cont--> is not read here",
 }
 
 
@@ -42,8 +48,8 @@ def make_book(tmp_path: Path, chapters: dict[str, str]) -> Path:
 
 
 def run_cli(docs: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "tools" / "tangle.py"), "--docs", str(docs), *args],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run([sys.executable, "-m", "tools.tangle", "--docs", str(docs), *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
 
 
 def test_every_lint_error_has_a_fixture():
@@ -151,7 +157,7 @@ def test_any_hand_edit_of_the_package_names_its_chapter_line():
         if origin is not None:
             assert f"{target}:{n + 1}: edit {origin}" in report
             chapter_line = (ROOT / origin.doc).read_text("utf-8").splitlines()[origin.line - 1]
-            assert tangle.ANNOTATION.sub("", chapter_line).strip() == lines[n][0].strip()
+            assert book.ANNOTATION.sub("", chapter_line).strip() == lines[n][0].strip()
         else:
             assert f"{target}:{n + 1}: " in report
         count += 1

@@ -4,7 +4,7 @@ Each function returns the text of an SVG file; tools/hooks.py adds them to the s
 figures/NAME.svg at every build, so no figure is ever drawn by hand or goes stale. The plots use
 matplotlib (in the `docs` extra); the two diagrams are plain SVG written here.
 
-    python tools/figures.py OUT_DIR    # write them all to a folder, to look at them
+    python -m tools.figures OUT_DIR   # write them all to a folder, to look at them
 """
 
 from __future__ import annotations
@@ -19,12 +19,11 @@ from pathlib import Path
 from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from microgpt import checkpoint, model as model_module  # noqa: E402
-from microgpt.autograd import Value  # noqa: E402
-from microgpt.model import Config  # noqa: E402
-from microgpt.nn import softmax  # noqa: E402
+from microgpt import checkpoint, model as model_module
+from microgpt.autograd import Value
+from microgpt.model import Config
+from microgpt.nn import softmax
 
 DATA = ROOT / "docs" / "data"
 INK, LIGHT, ACCENT = "#333333", "#9e9e9e", "#3f51b5"
@@ -190,7 +189,7 @@ class Svg:
 
 
 def graph() -> str:
-    """The graph of L = a*b + a after backward(): each node's data and grad, each edge's local grad."""
+    """The graph of L = a*b + a after backward(): each node's data and grad, each edge's local gradient."""
     a, b = Value(2.0), Value(3.0)
     c = a * b
     L = c + a
@@ -199,10 +198,11 @@ def graph() -> str:
     nodes = {"a": (20, 80, a), "b": (20, 190, b), "c = a*b": (220, 135, c), "L = c + a": (420, 135, L)}
     for name, (x, y, v) in nodes.items():
         svg.box(x, y, 120, 52, [name, f"data {v.data:g}   grad {v.grad:g}"])
-    svg.arrow(140, 106, 218, 155, f"∂c/∂a = b = {c._local_grads[0]:g}")
-    svg.arrow(140, 216, 218, 173, f"∂c/∂b = a = {c._local_grads[1]:g}", bend=-10)
-    svg.arrow(340, 161, 418, 161, f"∂L/∂c = {L._local_grads[0]:g}")
-    svg.arrow(80, 80, 470, 133, f"∂L/∂a = {L._local_grads[1]:g}", bend=110)
+    # Edges carry local gradients, not ∂L/∂x: the total ∂L/∂a is 4, the a -> L edge's local one is 1.
+    svg.arrow(140, 106, 218, 155, f"local: b = {c._local_grads[0]:g}")
+    svg.arrow(140, 216, 218, 173, f"local: a = {c._local_grads[1]:g}", bend=-10)
+    svg.arrow(340, 161, 418, 161, f"local: {L._local_grads[0]:g}")
+    svg.arrow(80, 80, 470, 133, f"local: {L._local_grads[1]:g}", bend=110)
     svg.text(280, 262, f"a.grad = {a.grad:g}: the two paths from L to a, {b.data:g}·1 + 1, added by +=",
              size=12, color=ACCENT)
     return str(svg)

@@ -1,10 +1,11 @@
 """Record what a chapter's examples print: rewrite the output block under each checked example.
 
-An example followed by <!--pytest-codeblocks:expected-output--> and an output fence is run as the
-tests run it (python in-process from the repository root, sh/bash in a shell), and the output
-fence is replaced by what it printed. The tests then check that the two stay equal.
+An example followed by <!--pytest-codeblocks:expected-output--> and an output fence (as
+tools/book.py reads them) is run as the tests run it (python in-process from the repository
+root, sh/bash in a shell), and the output fence is replaced by what it printed. The tests then
+check that the two stay equal. Run it from the repository root:
 
-    python tools/outputs.py docs/11-run-it.md [more chapters]
+    python -m tools.outputs docs/11-run-it.md [more chapters]
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
+if not __package__:  # run as a file: the package it belongs to is not importable that way
+    sys.exit("run it from the repository root as a module: python -m tools.outputs")
+
+from tools.book import read_file
+
 ROOT = Path(__file__).resolve().parent.parent
-MARKER = "<!--pytest-codeblocks:expected-output-->"
-OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>```+)(?P<lang>[\w-]*)\s*$")
 
 
 def run(lang: str, code: str) -> str:
@@ -36,41 +39,31 @@ def run(lang: str, code: str) -> str:
 
 def record(path: Path) -> int:
     """Rewrite every checked output block of one chapter; return how many were recorded."""
-    lines = path.read_text("utf-8").splitlines(keepends=True)
-    i = count = 0
-    while i < len(lines):
-        m = OPEN.match(lines[i])
-        if not m or m["lang"] not in ("python", "sh", "bash"):
-            i += 1
-            continue
-        end = next(k for k in range(i + 1, len(lines)) if lines[k].strip() == m["fence"])
-        body = "".join(ln[len(m["indent"]):] for ln in lines[i + 1:end])
-        j = end + 1
-        while j < len(lines) and not lines[j].strip():
-            j += 1
-        if j < len(lines) and lines[j].strip() == MARKER:
-            o = j + 1
-            while not lines[o].strip():
-                o += 1
-            out_end = next(k for k in range(o + 1, len(lines)) if lines[k].strip().startswith("```"))
-            indent = m["indent"]
-            printed = [indent + ln if ln.strip() else ln for ln in run(m["lang"], body).splitlines(keepends=True)]
-            lines[o + 1:out_end] = printed
-            count += 1
-            end = o + 1 + len(printed)
-        i = end + 1
-    path.write_text("".join(lines), "utf-8")
-    return count
+    path = path.resolve()
+    chapter = read_file(path, path.parent.parent)  # named docs/FILE.md
+    if chapter.errors:
+        raise ValueError("\n".join(chapter.errors))
+    checked = [e for e in chapter.examples if e.output]
+    printed = [run(e.fence.info.strip(), e.code).splitlines() for e in checked]
+    for example, lines in reversed(list(zip(checked, printed))):  # from the end: earlier lines stay put
+        out = example.output
+        chapter.lines[out.origin.line:out.end] = [out.indent + line if line.strip() else line for line in lines]
+    path.write_text(chapter.text(), "utf-8")
+    return len(checked)
 
 
 def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__, file=sys.stderr)
         return 2
+    paths = [Path(name).resolve() for name in argv]
     os.chdir(ROOT)
-    sys.path.insert(0, str(ROOT))
-    for name in argv:
-        print(f"{name}: recorded {record(Path(name))} outputs")
+    for path in paths:
+        try:
+            print(f"{path.name}: recorded {record(path)} outputs")
+        except (OSError, ValueError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
     return 0
 
 

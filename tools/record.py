@@ -6,7 +6,7 @@ docs/data/reference-model.json (the trained model as a checkpoint). The book quo
 numbers and draws its figures from them; tests/test_recorded.py checks them against the code
 (quickly for the first steps, completely in the slow run).
 
-    python tools/record.py [--names ../shared/data/names.txt]
+    python -m tools.record [--names ../shared/data/names.txt]
 """
 
 from __future__ import annotations
@@ -23,16 +23,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from microgpt import checkpoint  # noqa: E402
-from microgpt.autograd import Value  # noqa: E402
-from microgpt.data import load_docs  # noqa: E402
-from microgpt.model import GPT, Config  # noqa: E402
-from microgpt.optim import Adam  # noqa: E402
-from microgpt.sample import sample  # noqa: E402
-from microgpt.tokenizer import Tokenizer  # noqa: E402
-from microgpt.train import doc_loss, train  # noqa: E402
+from microgpt import checkpoint
+from microgpt.autograd import Value
+from microgpt.data import load_docs
+from microgpt.model import GPT, Config
+from microgpt.optim import Adam
+from microgpt.sample import sample
+from microgpt.tokenizer import Tokenizer
+from microgpt.train import doc_loss, train
 
 DATA = ROOT / "docs" / "data"
 
@@ -61,6 +60,19 @@ def nodes_created(model: GPT, tokenizer: Tokenizer, doc: str) -> int:
     return count[0]
 
 
+def coverage(docs: list[str], steps: int, block_size: int) -> dict:
+    """Which embedding rows ever get a gradient in the first `steps` steps: the step by which every
+    character has appeared in a trained document, and the positions no document reaches."""
+    seen, every_char_by = set(), None
+    chars = set("".join(docs))
+    for step in range(steps):
+        seen |= set(docs[step % len(docs)])
+        if every_char_by is None and seen == chars:
+            every_char_by = step + 1
+    reached = max(min(block_size, len(docs[step % len(docs)]) + 1) for step in range(steps))
+    return {"every_char_by_step": every_char_by, "positions_never_reached": list(range(reached, block_size))}
+
+
 def reference_run(names: str, steps: int = 1000, samples: int = 20) -> tuple[dict, GPT, Tokenizer, random.Random]:
     """Run the reference run through the package; what it printed and measured."""
     rng = random.Random(42)
@@ -84,6 +96,7 @@ def reference_run(names: str, steps: int = 1000, samples: int = 20) -> tuple[dic
                     "min_length": min(map(len, docs)), "max_length": max(map(len, docs))},
         "losses": losses, "samples": names_out,
         "novel_samples": [name for name in names_out if name not in set(docs)],
+        "coverage": coverage(docs, steps, model.config.block_size),
         "nodes_per_step": {"mean": sum(nodes) / len(nodes), "min": min(nodes), "max": max(nodes),
                            "by_positions": {str(n): by_length[n] for n in sorted(by_length)}},
         "timing": {"seconds_per_step": seconds / steps, "python": platform.python_version(),
