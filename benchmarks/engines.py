@@ -48,7 +48,6 @@ from importlib import resources
 from pathlib import Path
 
 from microgpt import engines, fast
-from microgpt.autograd import Value
 from microgpt.data import load_docs
 from microgpt.model import GPT, Config
 from microgpt.optim import Adam
@@ -201,7 +200,7 @@ def profile(data: str, steps: int) -> dict:
             loss = doc_loss(model, tokenizer, docs[step % len(docs)])
             t1 = time.process_time()
             now[0] = "sort"
-            topo = topological_order(loss)
+            topo = loss.topological_order()  # Value.backward's sort, timed apart from the chain rule
             t2 = time.process_time()
             now[0] = "chain"
             loss.grad = 1
@@ -225,21 +224,6 @@ def profile(data: str, steps: int) -> dict:
             "collections": [c / timed_steps for c in collections],
             "generation_time": [t / timed_steps for t in generation_time],
             "nodes": count_nodes(model, tokenizer, timed(docs, steps), doc_loss)}
-
-
-def topological_order(loss: Value) -> list[Value]:
-    """Value.backward's sort, on its own so that it can be timed apart from the chain rule."""
-    topo, visited = [], set()
-
-    def build_topo(v: Value) -> None:
-        if v not in visited:
-            visited.add(v)
-            for child in v._children:
-                build_topo(child)
-            topo.append(v)
-
-    build_topo(loss)
-    return topo
 
 
 def numpy_profile(data: str, steps: int) -> dict:

@@ -72,8 +72,8 @@ class Value:
         """other / a, as other * a ** -1."""
         return other * self**-1
 
-    def backward(self) -> None:
-        """Set .grad of every node this one depends on to d(self)/d(node), by the chain rule."""
+    def topological_order(self) -> list[Value]:
+        """Every node this one was computed from, each after all of its children; self comes last."""
         topo = []
         visited = set()
 
@@ -85,7 +85,11 @@ class Value:
                 topo.append(v)  # after all its children: a topological order
 
         build_topo(self)
+        return topo
+
+    def backward(self) -> None:
+        """Set .grad of every node this one depends on to d(self)/d(node), by the chain rule."""
         self.grad = 1
-        for v in reversed(topo):  # every node before the nodes it was computed from
+        for v in reversed(self.topological_order()):  # every node before the nodes it was computed from
             for child, local_grad in zip(v._children, v._local_grads):
                 child.grad += local_grad * v.grad  # += : a node used twice gets both paths

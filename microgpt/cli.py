@@ -4,113 +4,23 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import random
 import sys
-import time
-import urllib.request
-from importlib import resources
 
-from . import __version__, checkpoint, engines
-from .data import load_docs
+from . import __version__, checkpoint, engines, program
+from .datasets import DataError, read_docs
+from .flags import Parser, UsageError, fraction, positive
 from .model import GPT, Config
 from .optim import Adam
+from .progress import Progress
 from .tokenizer import Tokenizer
 
-NAMES_URL = "https://raw.githubusercontent.com/karpathy/makemore/988aa59/names.txt"  # upstream's pin
-NAMES_SHA256 = "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d"
 
-
-class UsageError(Exception):
-    """Bad input: reported as one line on stderr, with exit status 2."""
-
-
-def read_docs(spec: str | None, rng: random.Random) -> list[str]:
-    """The documents that --data names, shuffled by rng; anything unusable is a UsageError."""
-    if spec is None:  # the bundled census names
-        with resources.as_file(resources.files("microgpt") / "names.txt") as path:
-            return read_docs(str(path), rng)
-    path = download_names() if spec == "names" else spec
-    try:
-        docs = load_docs(path, rng)
-    except FileNotFoundError:
-        raise UsageError(f"--data {spec}: no such file (give a UTF-8 text file, one document per line)") \
-            from None
-    except IsADirectoryError:
-        raise UsageError(f"--data {spec}: is a folder; give a text file, one document per line") from None
-    except UnicodeDecodeError as e:
-        raise UsageError(f"--data {spec}: not UTF-8 text (byte {e.start}); save it as UTF-8") from None
-    except OSError as e:
-        raise UsageError(f"--data {spec}: cannot be read ({e.strerror})") from None
-    if not docs:
-        raise UsageError(f"--data {spec}: no documents: the file has no line that is not blank")
-    if len(set("".join(docs))) < 2:
-        raise UsageError(f"--data {spec}: only one distinct character; a model needs two to choose from")
-    return docs
-
-
-def download_names() -> str:
-    """Karpathy's names.txt, downloaded once into the user's cache folder; its path."""
-    cache = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "microgpt")
-    path = os.path.join(cache, "names.txt")
-    if os.path.exists(path):
-        return path
-    url = os.environ.get("MICROGPT_NAMES_URL", NAMES_URL)  # the tests point this at a local server
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            data = response.read()
-    except OSError as e:
-        reason = getattr(e, "reason", None) or e
-        raise UsageError(f"--data names: cannot download {url} ({reason}); "
-                         f"fetch it another way and use --data PATH") from None
-    if hashlib.sha256(data).hexdigest() != NAMES_SHA256:
-        raise UsageError(f"--data names: {url} sent something else than makemore's names.txt; "
-                         f"use --data PATH")
-    os.makedirs(cache, exist_ok=True)
-    with open(path + ".part", "wb") as f:
-        f.write(data)
-    os.replace(path + ".part", path)  # a half-written download never looks like a cached one
-    return path
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse, with its errors raised as one-line UsageErrors."""
-
-    def error(self, message: str) -> None:
-        """Raise argparse's complaint instead of printing usage and exiting."""
-        raise UsageError(f"{message} (see --help)")
-
-
-def positive(kind: type) -> callable:
-    """A flag type: a number of this kind, above 0."""
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
-        return value
-    parse.__name__ = kind.__name__
-    return parse
-
-
-def fraction(text: str) -> float:
-    """A flag type: a number in [0, 1), for Adam's betas."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a float") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be at least 0 and below 1")
-    return value
-
-
-def parser() -> Parser:
-    """Every flag, with upstream's values as defaults."""
+def parser(prog: str | None = None) -> Parser:
+    """Every flag, with upstream's values as defaults; prog is how the command was started."""
     c, a = Config(), Adam([])
-    p = Parser(prog="python -m microgpt", description="Train a GPT on a text file with one document "
+    p = Parser(prog=prog, description="Train a GPT on a text file with one document "
                "per line, then sample new documents. The defaults are upstream's.")
     p.add_argument("--data", metavar="PATH", help="a UTF-8 text file, one document per line, or 'names' "
                    "for Karpathy's names.txt, downloaded once (default: the 5,163 bundled census names)")
@@ -154,37 +64,11 @@ def make_config(args: argparse.Namespace) -> Config:
         raise UsageError(message) from None
 
 
-class Progress:
-    """Training progress: upstream's line per step in a log, one updating line on a terminal."""
-
-    def __init__(self, num_steps: int, quiet: bool) -> None:
-        self.num_steps, self.quiet, self.tty = num_steps, quiet, sys.stdout.isatty()
-        self.step, self.start = 0, time.perf_counter()
-
-    def update(self, loss: float) -> None:
-        """Report the loss of the step just taken."""
-        self.step += 1
-        if self.quiet:
-            return
-        line = f"step {self.step:4d} / {self.num_steps:4d} | loss {loss:.4f}"
-        if not self.tty:
-            print(line)
-            return
-        rate = self.step / (time.perf_counter() - self.start)
-        left = round((self.num_steps - self.step) / rate)
-        print(f"\r{line} | {rate:.2f} steps/s | {left // 60}m{left % 60:02d}s left ", end="", flush=True)
-
-    def close(self) -> None:
-        """End the updating line."""
-        if self.tty and not self.quiet and self.step:
-            print()
-
-
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     """Run the command line; return its exit status: 0, 2 for bad input, 130 when interrupted."""
     try:
-        return run(parser().parse_args(argv))
-    except UsageError as e:
+        return run(parser(prog).parse_args(argv))
+    except (UsageError, DataError) as e:
         print(f"microgpt: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -199,50 +83,40 @@ def run(args: argparse.Namespace) -> int:
     """Build or load the model, then train, save and sample, as the flags say."""
     check_save(args)
     train, sample = use_engine(args.engine)
+    out = Progress(args.quiet)
     if args.load:
         model, tokenizer, seed, done, docs, rng = resume(args)
-        check_prompt(args.prompt, tokenizer, model.config)
-        say(args, f"loaded {args.load}: {len(model.params)} params, {done} steps trained")
+        check_prompt(args.prompt, tokenizer.uchars, model.config)
+        out.say(f"loaded {args.load}: {len(model.params)} params, {done} steps trained")
     else:
         seed, done = 42 if args.seed is None else args.seed, 0
         config = make_config(args)
         rng = random.Random(seed)  # one stream: shuffle, initialise, sample, as upstream
         docs = read_docs(args.data, rng)
-        tokenizer = Tokenizer(docs)
-        check_prompt(args.prompt, tokenizer, config)
-        say(args, f"num docs: {len(docs)}")
-        say(args, f"vocab size: {tokenizer.vocab_size}")
-        model = GPT(config, tokenizer.vocab_size, rng)
-        say(args, f"num params: {len(model.params)}")
+        check_prompt(args.prompt, sorted(set("".join(docs))), config)
+        tokenizer, model = program.build(docs, config, rng, out.say)  # Run it's own steps
     steps = args.steps or (0 if args.load else 1000)
     if steps:
-        progress = Progress(steps, args.quiet)
+        out.start(steps)
         try:
             for loss in train(model, tokenizer, docs, Adam(model.params, args.lr, args.beta1, args.beta2,
                                                            args.eps), steps):
-                progress.update(loss)
+                out.update(loss)
         except KeyboardInterrupt:
-            progress.close()
-            where = f"stopped at step {progress.step} / {steps}"
-            if args.save and progress.step:
-                checkpoint.save(args.save, model, tokenizer, done + progress.step, seed, rng)
+            out.close()
+            where = f"stopped at step {out.step} / {steps}"
+            if args.save and out.step:
+                checkpoint.save(args.save, model, tokenizer, done + out.step, seed, rng)
                 where += f", saved to {args.save}"
             print(f"microgpt: interrupted: {where}", file=sys.stderr)
             return 130
-        progress.close()
+        out.close()
     if args.save:
         checkpoint.save(args.save, model, tokenizer, done + steps, seed, rng)
-    say(args, "\n--- inference (new, hallucinated names) ---")
-    for i in range(args.samples):
-        name = sample(model, tokenizer, rng, args.temperature, args.prompt)
-        print(name if args.quiet else f"sample {i + 1:2d}: {name}", flush=True)
+    out.say(program.INFERENCE)
+    for i in range(1, args.samples + 1):
+        out.sample(i, sample(model, tokenizer, rng, args.temperature, args.prompt))
     return 0
-
-
-def say(args: argparse.Namespace, line: str) -> None:
-    """Print a line of the log, unless --quiet."""
-    if not args.quiet:
-        print(line)
 
 
 def resume(args: argparse.Namespace) -> tuple[GPT, Tokenizer, int, int, list[str], random.Random]:
@@ -262,7 +136,7 @@ def resume(args: argparse.Namespace) -> tuple[GPT, Tokenizer, int, int, list[str
     if args.steps:
         docs = read_docs(args.data, rng)
         if not set("".join(docs)) <= set(tokenizer.uchars):
-            raise UsageError(f"--data: it has characters the loaded model's vocabulary lacks")
+            raise UsageError("--data: it has characters the loaded model's vocabulary lacks")
         docs = docs[done % len(docs):] + docs[:done % len(docs)]  # on from where the saved run stopped
     elif args.seed is None:
         rng.setstate(saved["rng_state"])  # sample on as the saving run would have
@@ -282,12 +156,11 @@ def check_save(args: argparse.Namespace) -> None:
         raise UsageError(f"--save {args.save}: the file exists; add --force to replace it")
 
 
-def check_prompt(prompt: str, tokenizer: Tokenizer, config: Config) -> None:
+def check_prompt(prompt: str, vocab: list[str], config: Config) -> None:
     """Refuse a prompt the model cannot read, or cannot continue."""
-    unknown = sorted(set(prompt) - set(tokenizer.uchars))
+    unknown = sorted(set(prompt) - set(vocab))
     if unknown:
-        raise UsageError(f"--prompt {prompt!r}: {unknown[0]!r} is not in the vocabulary "
-                         f"{''.join(tokenizer.uchars)!r}")
+        raise UsageError(f"--prompt {prompt!r}: {unknown[0]!r} is not in the vocabulary {''.join(vocab)!r}")
     if len(prompt) >= config.block_size:
         raise UsageError(f"--prompt is {len(prompt)} characters; it must be shorter than the block size "
                          f"({config.block_size}) to leave the model room to write")

@@ -85,21 +85,14 @@ class Value:
     __sub__, __rsub__ = autograd.Value.__sub__, autograd.Value.__rsub__
     __truediv__, __rtruediv__ = autograd.Value.__truediv__, autograd.Value.__rtruediv__
 
+    # The 199-line topological sort, borrowed too: it walks v._children, which here is the set _prev.
+    _children = property(lambda self: self._prev)
+    topological_order = autograd.Value.topological_order
+
     def backward(self) -> None:
         """Set .grad of every node this one depends on: each closure, from the output back."""
-        topo = []
-        visited = set()
-
-        def build_topo(v: Value) -> None:
-            if v not in visited:
-                visited.add(v)
-                for child in v._prev:
-                    build_topo(child)
-                topo.append(v)  # after all its children: a topological order
-
-        build_topo(self)
         self.grad = 1
-        for v in reversed(topo):
+        for v in reversed(self.topological_order()):
             v._backward()  # the chain rule runs inside each node's own closure
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 from .data import load_docs
 from .model import GPT, Config
@@ -12,20 +13,38 @@ from .sample import sample
 from .tokenizer import Tokenizer
 from .train import train
 
+INFERENCE = "\n--- inference (new, hallucinated names) ---"  # upstream's line between the two halves
+
 
 def run(path: str, seed: int = 42, num_steps: int = 1000, num_samples: int = 20,
         temperature: float = 0.5, config: Config = Config()) -> None:
     """Train on the documents of `path` and print upstream's log: sizes, each loss, samples."""
     rng = random.Random(seed)  # one stream for shuffling, initialising and sampling, as upstream
     docs = load_docs(path, rng)
-    print(f"num docs: {len(docs)}")
+    tokenizer, model = build(docs, config, rng)
+    for step, loss in enumerate(train(model, tokenizer, docs, Adam(model.params), num_steps), 1):
+        print(step_line(step, num_steps, loss))
+    print(INFERENCE)
+    for i in range(1, num_samples + 1):
+        print(sample_line(i, sample(model, tokenizer, rng, temperature)))
+
+
+def build(docs: list[str], config: Config, rng: random.Random,
+          log: Callable[[str], None] = print) -> tuple[Tokenizer, GPT]:
+    """The tokenizer of the documents and a model initialised from rng, logging their sizes."""
+    log(f"num docs: {len(docs)}")
     tokenizer = Tokenizer(docs)
-    print(f"vocab size: {tokenizer.vocab_size}")
+    log(f"vocab size: {tokenizer.vocab_size}")
     model = GPT(config, tokenizer.vocab_size, rng)
-    print(f"num params: {len(model.params)}")
-    optimizer = Adam(model.params)
-    for step, loss in enumerate(train(model, tokenizer, docs, optimizer, num_steps)):
-        print(f"step {step + 1:4d} / {num_steps:4d} | loss {loss:.4f}")
-    print("\n--- inference (new, hallucinated names) ---")
-    for i in range(num_samples):
-        print(f"sample {i + 1:2d}: {sample(model, tokenizer, rng, temperature)}")
+    log(f"num params: {len(model.params)}")
+    return tokenizer, model
+
+
+def step_line(step: int, num_steps: int, loss: float) -> str:
+    """Upstream's line for a training step: its number, and its loss to four decimals."""
+    return f"step {step:4d} / {num_steps:4d} | loss {loss:.4f}"
+
+
+def sample_line(i: int, name: str) -> str:
+    """Upstream's line for the i-th sample, counting from 1."""
+    return f"sample {i:2d}: {name}"

@@ -15,16 +15,13 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import microgpt
+
+import microgpt as package
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ["--n-embd", "8", "--n-head", "2", "--block-size", "8", "--samples", "3"]
 NAMES = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "ella", "luna", "noah"]
-
-
-def microgpt(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run python -m microgpt with these arguments; its exit status, stdout and stderr."""
-    return subprocess.run([sys.executable, "-m", "microgpt", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
 
 
 @pytest.fixture
@@ -69,7 +66,7 @@ def test_help_shows_every_flag_with_its_default():
 
 def test_version():
     done = microgpt("--version")
-    assert done.returncode == 0 and done.stdout.strip() == "microgpt 0.1.0"
+    assert done.returncode == 0 and done.stdout.strip() == f"microgpt {package.__version__}"
 
 
 def test_no_data_flag_trains_on_the_bundled_names():

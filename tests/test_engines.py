@@ -17,6 +17,7 @@ from itertools import islice
 from pathlib import Path
 
 import pytest
+from helpers import UPSTREAM_SAMPLES, microgpt
 
 from microgpt import cli, engines, fast
 from microgpt.autograd import Value
@@ -42,8 +43,6 @@ PLAIN_FIRST_20 = [float.fromhex(h) for h in (
     "0x1.731388cdf72e6p+1 0x1.9c879a12fc478p+1 0x1.65eed259f20d8p+1 0x1.779d0f95b8d1bp+1 "
     "0x1.86f67ba565eb2p+1 0x1.8b95b2af67157p+1 0x1.88566efe8082cp+1 0x1.5de9b7d61c1fcp+1 "
     "0x1.712240ef9290dp+1 0x1.72e8304567249p+1 0x1.5a8a31a3b4110p+1 0x1.5f658303f7febp+1").split()]
-UPSTREAM_SAMPLES = ("kamon ann karai jaire vialan karia yeran anna areli kaina konna keylen liole alerin "
-                    "earan lenne kana lara alela anton").split()
 
 # Two layers, heads of width 2, a width that is not a power of two (so / n_embd is not exact), and
 # a block size that cuts the longer names: the cases where an engine could go wrong.
@@ -349,11 +348,6 @@ def test_the_harness_prints_its_table(tmp_path):
 
 
 # --- python -m microgpt --engine ----------------------------------------------------------------
-
-def microgpt(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "microgpt", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120, env={**os.environ, **(env or {})})
-
 
 NARROW = ["--steps", "3", "--n-embd", "8", "--n-head", "2", "--block-size", "8", "--samples", "3", "--prompt", "a"]
 

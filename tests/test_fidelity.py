@@ -10,14 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import UPSTREAM_SAMPLES
 
 
 ROOT = Path(__file__).resolve().parent.parent
 UPSTREAM_FIRST_20 = ("3.3660 3.4243 3.1778 3.0664 3.2209 2.9452 3.2894 3.3245 2.8990 3.2229 "
                      "2.7964 2.9345 3.0544 3.0905 3.0651 2.7337 2.8839 2.8977 2.7073 2.7453").split()
 UPSTREAM_EVERY_100 = "3.3669 2.3097 2.3178 2.3428 2.0645 2.4851 2.3357 2.2632 2.7785 2.6497".split()
-UPSTREAM_SAMPLES = ("kamon ann karai jaire vialan karia yeran anna areli kaina konna keylen liole alerin "
-                    "earan lenne kana lara alela anton").split()
 
 
 @pytest.mark.needs_names

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 import pytest
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
+from helpers import A_TO_Z as DOCS
 
 from microgpt.autograd import Value
 from microgpt.gradcheck import autograd_grads, gradcheck, numerical_grads, rel_error
@@ -23,7 +24,6 @@ from microgpt.tokenizer import Tokenizer
 from microgpt.train import doc_loss
 
 TOL = 1e-6  # the largest relative error allowed anywhere (below a gradient of 1e-4: relative to 1e-4)
-DOCS = ["quinn", "xavier", "jasper", "wyatt", "zoe", "felix", "hugo", "brock", "dominic"]  # a to z
 EXAMPLES = settings(max_examples=60, deadline=None, database=None, derandomize=True)  # same cases every run
 
 
@@ -272,18 +272,8 @@ def mul_with_swapped_local_grads(self, other):
 
 def backward_that_overwrites(self):
     """backward() with = where it needs +=: a node used twice keeps only its last term."""
-    topo, visited = [], set()
-
-    def build_topo(v):
-        if v not in visited:
-            visited.add(v)
-            for child in v._children:
-                build_topo(child)
-            topo.append(v)
-
-    build_topo(self)
     self.grad = 1
-    for v in reversed(topo):
+    for v in reversed(self.topological_order()):
         for child, local_grad in zip(v._children, v._local_grads):
             child.grad = local_grad * v.grad
 

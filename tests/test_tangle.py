@@ -71,9 +71,10 @@ def test_the_book_has_no_lint_errors():
 
 
 def test_fences_inside_longer_fences_are_text(tmp_path):
-    doc = "````markdown\n```py\nx\n```\n```python title=\"microgpt/a.py\"\ny = 1\n```\n````\n"
+    doc = ("````markdown\n```py\nx\n```\n```python title=\"microgpt/a.py\"\ny = 1\n```\n````\n\n"
+           "```python title=\"microgpt/b.py\"\nz = 2\n```\n")
     files, errors = tangle.generate(make_book(tmp_path, {"01-a.md": doc}))
-    assert files == {} and errors == []
+    assert list(files) == ["microgpt/b.py"] and errors == []
 
 
 BOOK = {
@@ -169,3 +170,106 @@ def test_the_package_is_what_the_book_tangles_to():
     assert errors == []
     problems = tangle.stale(files, ROOT)
     assert not problems, "\n".join(problems)
+
+
+# --- refusals: a clear error naming the chapter line, exit 1, and microgpt/ left as it was ------
+
+def package(tmp_path: Path) -> dict[str, bytes]:
+    """Every file under tmp_path/microgpt, with its bytes."""
+    root = tmp_path / "microgpt"
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def refused(done: subprocess.CompletedProcess, message: str) -> None:
+    """The command refused with exactly this one-line error (a prefix of it), without a traceback."""
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith(message) and done.stderr.count("\n") == 1, done.stderr
+
+
+@pytest.mark.parametrize("folder", ["empty", "missing"])
+def test_a_docs_folder_with_no_book_deletes_nothing(tmp_path, folder):
+    run_cli(make_book(tmp_path, BOOK))
+    before = package(tmp_path)
+    if folder == "empty":
+        (tmp_path / folder).mkdir()
+    reason = "no chapter has a block titled microgpt/FILE.py" if folder == "empty" else "no such folder"
+    for mode in ([], ["--check"], ["--where", "microgpt/a.py:2"]):
+        refused(run_cli(tmp_path / folder, *mode), f"{tmp_path / folder}: {reason}")
+    assert package(tmp_path) == before and len(before) == 2
+
+
+def test_a_chapter_that_is_not_utf8_is_named_in_every_mode(tmp_path):
+    docs = make_book(tmp_path, BOOK)
+    (docs / "03-latin1.md").write_bytes("# Trois\n\n```python\nprint('\xe9t\xe9')\n```\n".encode("latin-1"))
+    for mode in ([], ["--check"], ["--where", "microgpt/a.py:2"]):
+        refused(run_cli(docs, *mode), "docs/03-latin1.md:4: not UTF-8 (byte 0xe9)")
+    assert not (tmp_path / "microgpt").exists()
+
+
+def test_a_target_that_is_a_folder_leaves_the_package_unwritten(tmp_path):
+    docs = make_book(tmp_path, BOOK)
+    (tmp_path / "microgpt" / "b.py").mkdir(parents=True)
+    refused(run_cli(docs), "docs/02-second.md:13: cannot write microgpt/b.py: it is a folder")
+    assert package(tmp_path) == {}  # microgpt/a.py, which comes first, was not written either
+
+
+def test_a_folder_of_the_package_that_is_a_file_is_refused(tmp_path):
+    docs = make_book(tmp_path, {"01-a.md": '```python title="microgpt/sub/a.py"\nx = 1\n```\n'})
+    (tmp_path / "microgpt").mkdir()
+    (tmp_path / "microgpt" / "sub").write_text("not a folder")
+    refused(run_cli(docs), "docs/01-a.md:1: cannot write microgpt/sub/a.py: microgpt/sub is a file")
+    assert package(tmp_path) == {"sub": b"not a folder"}
+
+
+@pytest.mark.parametrize("rest", ["", "\nMore prose, read as code.\n"])
+def test_a_fence_never_closed_is_refused(tmp_path, rest):
+    docs = make_book(tmp_path, {"01-a.md": '# A\n\n```python title="microgpt/a.py"\nx = 1\n' + rest})
+    refused(run_cli(docs), "docs/01-a.md:3: this fence is never closed")
+    assert not (tmp_path / "microgpt").exists()
+
+
+def test_a_name_used_before_its_import_is_refused(tmp_path):
+    docs = make_book(tmp_path, {"01-a.md": '```python title="microgpt/a.py"\nTAU = 2 * math.pi\n```\n\n'
+                                           '```python title="microgpt/a.py"\nimport math\n```\n'})
+    refused(run_cli(docs), "docs/01-a.md:2: microgpt/a.py uses 'math' before the line that imports it "
+                           "(docs/01-a.md:6): importing it would fail with NameError")
+    assert not (tmp_path / "microgpt").exists()
+
+
+def test_crlf_line_endings_are_stale_and_rewritten(tmp_path):
+    docs = make_book(tmp_path, BOOK)
+    run_cli(docs)
+    b = tmp_path / "microgpt" / "b.py"
+    b.write_bytes(b.read_bytes().replace(b"\n", b"\r\n"))
+    refused(run_cli(docs, "--check"), "microgpt/b.py has Windows (CRLF) line endings")
+    assert run_cli(docs).returncode == 0
+    assert b"\r" not in b.read_bytes() and run_cli(docs, "--check").returncode == 0
+
+
+@pytest.mark.parametrize("title", ["microgpt/caf\u00e9.py", "microgpt/__pycache__/a.py", "microgpt/class.py",
+                                   "microgpt/1st.py", "microgpt/a-b.py", "microgpt//a.py"])
+def test_a_title_that_is_not_a_module_path_is_refused(tmp_path, title):
+    docs = make_book(tmp_path, {"01-a.md": f'# A\n\n```python title="{title}"\nx = 1\n```\n'})
+    refused(run_cli(docs), f"docs/01-a.md:3: title '{title}' is not a module of microgpt/")
+    assert not (tmp_path / "microgpt").exists()
+
+
+@pytest.mark.parametrize("chunks, cycle", [
+    ({"loop": "# <<loop>>"}, "loop > loop"),
+    ({"one": "x = 1\n# <<two>>", "two": "# <<one>>"}, "one > two > one"),
+])
+def test_a_chunk_that_includes_itself_is_named_as_such(tmp_path, chunks, cycle):
+    text = '```python title="microgpt/a.py"\n# <<' + next(iter(chunks)) + '>>\n```\n'
+    for name, body in chunks.items():
+        text += f'\n```python title="microgpt/a.py#{name}"\n{body}\n```\n'
+    docs = make_book(tmp_path, {"01-a.md": text})
+    done = run_cli(docs)
+    assert done.returncode == 1 and f"includes itself ({cycle})" in done.stderr and "has no chunk" not in done.stderr
+    assert not (tmp_path / "microgpt").exists()
+
+
+def test_a_chunk_fills_one_placeholder(tmp_path):
+    docs = make_book(tmp_path, {"01-a.md": '```python title="microgpt/a.py"\n# <<x>>\n# <<x>>\n```\n\n'
+                                           '```python title="microgpt/a.py#x"\ny = 1\n```\n'})
+    refused(run_cli(docs), "docs/01-a.md:3: chunk 'x' already fills the placeholder at docs/01-a.md:2")

@@ -21,7 +21,8 @@ IMPORT_ALL = """
 import sys
 from pathlib import Path
 from mkdocs.config import load_config
-load_config("mkdocs.yml")  # loads the hooks, as mkdocs build and serve do
+config = load_config("mkdocs.yml")  # loads the hooks, as mkdocs build and serve do
+config.plugins.on_startup(command="build", dirty=False)  # where the hooks import the tools
 import benchmarks.cli_overhead, benchmarks.engines, benchmarks.legacy_vs_current
 import tools.figures, tools.outputs, tools.record, tools.tangle
 root = Path.cwd().resolve()

@@ -12,6 +12,7 @@ import gc
 import random
 
 import pytest
+from helpers import A_TO_Z as DOCS
 
 pytestmark = pytest.mark.slow  # importing torch and its first Adam step take seconds: CI runs these
 torch = None
@@ -35,7 +36,6 @@ from microgpt.optim import Adam  # noqa: E402
 from microgpt.tokenizer import Tokenizer  # noqa: E402
 from microgpt.train import doc_loss, train  # noqa: E402
 
-DOCS = ["quinn", "xavier", "jasper", "wyatt", "zoe", "felix", "hugo", "brock", "dominic"]  # a to z: 27 tokens
 
 
 def upstreams_model() -> tuple[GPT, Tokenizer]:

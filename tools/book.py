@@ -22,6 +22,7 @@ the page's code column.
 
 from __future__ import annotations
 
+import keyword
 import re
 import shlex
 from collections.abc import Iterator
@@ -284,10 +285,14 @@ def titled_block(fence: Fence, errors: list[str]) -> Block | None:
     title = options.get("title")
     if title is None:
         return error("a python fence with options but no title is neither tangled nor run")
-    m = TARGET.match(title)
-    if not m:
+    if not title.startswith(f"{PACKAGE}/"):
         return error(f"title '{title}' is outside {PACKAGE}/: "
                      f"write {PACKAGE}/FILE.py or {PACKAGE}/FILE.py#chunk")
+    m = TARGET.match(title)
+    parts = title.split("#")[0].removesuffix(".py").split("/")[1:]
+    if not m or any(part == "__pycache__" or keyword.iskeyword(part) for part in parts):
+        return error(f"title '{title}' is not a module of {PACKAGE}/: each part of the path must be a "
+                     f"Python name (letters A-Z and a-z, digits, _), not a keyword nor __pycache__")
     body = list(fence.lines)
     while body and not body[-1].strip():  # the tangler sets the spacing between blocks
         body.pop()

@@ -31,11 +31,13 @@ class Build:
     """What the jobs share during one build: read once, by the check job, before any page."""
 
     docs: Path = Path("docs")
-    book: object = None  # the chapters' blocks (tools.tangle.Book)
+    book: object = None  # the chapters, read (tools.book.Book)
     files: dict = field(default_factory=dict)  # what the book tangles to, file by file
+    sources: dict | None = None  # under mkdocs serve, a page's Markdown when it is not what is on disk
 
 
 BUILD = Build()
+SESSION: dict = {}  # what outlives one build while MkDocs runs: mkdocs_hooks.py keeps it
 
 
 def jobs() -> list[ModuleType]:
@@ -43,12 +45,15 @@ def jobs() -> list[ModuleType]:
 
 
 def run(event: str, *value, **kwargs):
-    """Call every job's handler of `event`; pass the event's value (if any) from one to the next."""
+    """Call every job's handler of `event`; pass the event's value (if any) from one to the next.
+    An event with no value (on_page_read_source) returns the first answer that is not None."""
     for job in jobs():
         handler = getattr(job, event, None)
         if handler is None:
             continue
         result = handler(*value, **kwargs)
-        if value and result is not None:
+        if result is not None:
+            if not value:
+                return result
             value = (result,)
     return value[0] if value else None
