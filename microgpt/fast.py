@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from .autograd import Value
-from .model import GPT
+from .model import GPT, Config
 from .optim import Adam
 from .tokenizer import Tokenizer
 
@@ -27,8 +27,8 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def backward(loss: Value) -> None:
-    """loss.backward() with a loop for the recursion: the same order, so the same sums, and no cycle."""
+def loop_sort(loss: Value) -> list[Value]:
+    """Value.backward's order, with a loop for the recursion, and without the leaves."""
     topo, visited = [], {loss}
     stack = [(loss, iter(loss._children))]  # the path from the loss down; each node, its children to visit
     while stack:
@@ -41,8 +41,13 @@ def backward(loss: Value) -> None:
         else:  # every child of v is placed: v goes after them, where build_topo appends it
             stack.pop()
             topo.append(v)
+    return topo
+
+
+def backward(loss: Value, topo: list[Value] | None = None) -> None:
+    """loss.backward() on loop_sort's order (or on topo, that order found another way): the same sums."""
     loss.grad = 1
-    for v in reversed(topo):
+    for v in reversed(topo or loop_sort(loss)):
         grad = v.grad
         for child, local_grad in zip(v._children, v._local_grads):
             child.grad += local_grad * grad
@@ -85,11 +90,14 @@ def doc_loss(model: GPT, tokenizer: Tokenizer, doc: str) -> Value:
     n = min(model.config.block_size, len(tokens) - 1)
     keys, values = model.kv_cache()
     losses = []
+    BUILT.clear(), TARGETS.clear()  # for sorted_graph: a new document
     for pos_id in range(n):
         token_id, target_id = tokens[pos_id], tokens[pos_id + 1]
-        exps, total = Graph.exps_and_total(logits(Graph, model, token_id, pos_id, keys, values))
+        z = logits(Graph, model, token_id, pos_id, keys, values)
+        TARGETS.append((len(BUILT) - len(z), len(z), target_id))  # where the logits start, how many, which
+        exps, total = Graph.exps_and_total(z)
         prob = Graph.divide(exps[target_id], total)
-        losses.append(Graph.scale(prob.log(), -1))  # -x is x * -1 in Value
+        losses.append(Graph.scale(Graph.log(prob), -1))  # -x is x * -1 in Value
     return Graph.scale(Graph.total(losses), 1 / n)
 
 
@@ -104,7 +112,7 @@ class Graph:
             s += ai.data * bi.data
             children += (ai, bi)
             local_grads += (bi.data, ai.data)
-        return Value(s, tuple(children), tuple(local_grads))
+        return node(s, tuple(children), tuple(local_grads))
 
     @staticmethod
     def linear(x: list[Value], w: list[list[Value]]) -> list[Value]:
@@ -116,7 +124,7 @@ class Graph:
             s = 0
             for wi, xi in zip(wd, xd):
                 s += wi * xi
-            out.append(Value(s, (*row, *x), (*xd, *wd)))
+            out.append(node(s, (*row, *x), (*xd, *wd)))
         return out
 
     @staticmethod
@@ -127,12 +135,12 @@ class Graph:
     @staticmethod
     def add(a: list[Value], b: list[Value]) -> list[Value]:
         """a + b, element by element."""
-        return [Value(ai.data + bi.data, (ai, bi), (1, 1)) for ai, bi in zip(a, b)]
+        return [node(ai.data + bi.data, (ai, bi), (1, 1)) for ai, bi in zip(a, b)]
 
     @staticmethod
     def scale(x: Value, c: float) -> Value:
         """x * c for a number c, with no node for c."""
-        return Value(x.data * c, (x,), (c,))
+        return node(x.data * c, (x,), (c,))
 
     @staticmethod
     def total(xs: list[Value]) -> Value:
@@ -140,21 +148,21 @@ class Graph:
         s = 0
         for x in xs:
             s += x.data
-        return Value(s, tuple(xs), (1,) * len(xs))
+        return node(s, tuple(xs), (1,) * len(xs))
 
     @staticmethod
     def rmsnorm(x: list[Value]) -> list[Value]:
         """nn.rmsnorm: (ms + 1e-5) ** -0.5 is one node, since + 1e-5 passes its gradient on unchanged."""
         ms = Graph.scale(Graph.dot(x, x), len(x) ** -1)  # / len(x) is * len(x) ** -1, as Value computes it
         d = ms.data + 1e-5
-        scale = Value(d**-0.5, (ms,), (-0.5 * d ** (-0.5 - 1),))
+        scale = node(d**-0.5, (ms,), (-0.5 * d ** (-0.5 - 1),))
         s = scale.data
-        return [Value(xi.data * s, (xi, scale), (s, xi.data)) for xi in x]
+        return [node(xi.data * s, (xi, scale), (s, xi.data)) for xi in x]
 
     @staticmethod
     def relu(x: list[Value]) -> list[Value]:
         """max(0, x), element by element."""
-        return [Value(max(0, xi.data), (xi,), (float(xi.data > 0),)) for xi in x]
+        return [node(max(0, xi.data), (xi,), (float(xi.data > 0),)) for xi in x]
 
     @staticmethod
     def exps_and_total(logits: list[Value]) -> tuple[list[Value], Value]:
@@ -163,20 +171,64 @@ class Graph:
         exps = []
         for v in logits:
             e = math.exp(v.data - max_val)
-            exps.append(Value(e, (v,), (e,)))
+            exps.append(node(e, (v,), (e,)))
         return exps, Graph.total(exps)
+
+    @staticmethod
+    def log(x: Value) -> Value:
+        """x.log(), as Value computes it."""
+        return node(math.log(x.data), (x,), (1 / x.data,))
 
     @staticmethod
     def divide(e: Value, total: Value) -> Value:
         """e / total as Value computes it: e * total ** -1, with a node for total ** -1."""
-        inv = Value(total.data**-1, (total,), (-1 * total.data ** (-1 - 1),))
-        return Value(e.data * inv.data, (e, inv), (inv.data, e.data))
+        inv = node(total.data**-1, (total,), (-1 * total.data ** (-1 - 1),))
+        return node(e.data * inv.data, (e, inv), (inv.data, e.data))
 
     @staticmethod
     def softmax(logits: list[Value]) -> list[Value]:
         """nn.softmax."""
         exps, total = Graph.exps_and_total(logits)
         return [Graph.divide(e, total) for e in exps]
+
+
+BUILT: list[Value] = []  # every node Graph has made for the current document, in the order it made them
+TARGETS: list[tuple] = []  # each position's first logit in BUILT, the number of logits, and the target
+ORDERS: dict[tuple, tuple] = {}  # (config, vocabulary, positions) -> loop_sort's order in BUILT, each run
+
+
+def node(data: float, children: tuple, local_grads: tuple) -> Value:
+    """A Value, appended to BUILT."""
+    v = Value(data, children, local_grads)
+    BUILT.append(v)
+    return v
+
+
+def target_run(first: int, count: int, target: int) -> list[int]:
+    """Where loop_sort puts a position's logits and exponentials: the target's pair, then the others."""
+    run = [first + target, first + count + target]
+    for c in range(count):
+        if c != target:
+            run += (first + c, first + count + c)
+    return run
+
+
+def sorted_graph(loss: Value, config: Config) -> list[Value]:
+    """loop_sort(loss) for the graph doc_loss built last, from the order kept for its shape."""
+    if not BUILT or BUILT[-1] is not loss:
+        return loop_sort(loss)
+    shape = config, TARGETS[0][1], len(TARGETS)  # the model, the vocabulary, the positions
+    if shape not in ORDERS:
+        topo = loop_sort(loss)
+        index = {id(v): i for i, v in enumerate(BUILT)}
+        order = [index[id(v)] for v in topo]
+        ORDERS[shape] = order, [order.index(first + target) for first, _, target in TARGETS]
+        return topo
+    order, starts = ORDERS[shape]
+    order = order.copy()
+    for start, (first, count, target) in zip(starts, TARGETS):
+        order[start:start + 2 * count] = target_run(first, count, target)
+    return [BUILT[i] for i in order]
 
 
 class Floats:
@@ -261,9 +313,10 @@ def train(model: GPT, tokenizer: Tokenizer, docs: list[str], optimizer: Adam, nu
     for step in range(num_steps):
         with collector_paused():
             graph = loss(model, tokenizer, docs[step % len(docs)])
-            backward(graph)
+            backward(graph, sorted_graph(graph, model.config))
             value = graph.data
-            del graph  # the last reference: reference counting frees the graph, here and now
+            del graph
+            BUILT.clear()  # the last references: reference counting frees the graph, here and now
         update(optimizer, step, num_steps)
         yield value
 

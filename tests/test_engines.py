@@ -114,6 +114,24 @@ def test_fast_backward_leaves_every_gradient_as_value_backward():
     assert len(nodes) > 10_000
 
 
+@pytest.mark.parametrize("config", [Config(), SMALL], ids=["default", "small"])
+def test_the_sort_kept_per_length_is_the_loop_sorts_order(config):
+    """sorted_graph's order, node for node, on 300 documents of every length (the first of each is sorted)."""
+    rng = random.Random(3)
+    docs = load_docs(BUNDLED, rng)
+    tokenizer = Tokenizer(docs)
+    model = GPT(config, tokenizer.vocab_size, rng)
+    fast.ORDERS.clear()
+    for doc in docs[:300]:
+        loss = fast.doc_loss(model, tokenizer, doc)
+        kept, sorted_now = fast.sorted_graph(loss, config), fast.loop_sort(loss)
+        assert len(kept) == len(sorted_now) and all(a is b for a, b in zip(kept, sorted_now)), doc
+    assert len(fast.ORDERS) >= 5  # several lengths, each sorted once
+    plain = doc_loss(model, tokenizer, "emma")  # a graph doc_loss did not build: sorted, not looked up
+    assert [id(v) for v in fast.sorted_graph(plain, config)] == [id(v) for v in fast.loop_sort(plain)]
+    fast.BUILT.clear()
+
+
 def test_fast_backward_leaves_no_cycle_for_the_collector():
     tokenizer = Tokenizer(["emma", "ava"])
     model = GPT(Config(n_embd=4, n_head=2), tokenizer.vocab_size, random.Random(0))
