@@ -79,10 +79,11 @@ def check_model(args: argparse.Namespace, config: Config, vocab: list[str]) -> N
 
 
 def use_engine(name: str) -> tuple:
-    """The train and sample functions of the engine --engine names; NumPy's absence is a UsageError."""
+    """The train and sample functions of the engine --engine names; a missing library is a UsageError."""
     try:
         return engines.load(name)
     except ImportError as e:
         what = "is not installed" if isinstance(e, ModuleNotFoundError) else "cannot be imported"
-        raise UsageError(f"--engine {name} needs NumPy, which {what}: pip install numpy, "
+        library, package = engines.NEEDS[name]
+        raise UsageError(f"--engine {name} needs {library}, which {what}: pip install {package}, "
                          f"or use --engine fast") from None

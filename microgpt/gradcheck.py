@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 
 from .autograd import Value
+from .fast import collector_paused
 from .model import GPT, Config
 from .tokenizer import Tokenizer
 
@@ -19,9 +19,7 @@ def rel_error(a: float, b: float, floor: float = 0.0) -> float:
 def numerical_grads(f: Callable[[], Value], xs: list[Value], h: float = 1e-5) -> list[float]:
     """(f(x + h) - f(x - h)) / 2h for each leaf x, the other leaves held still: forward passes only."""
     grads = []
-    collecting = gc.isenabled()
-    gc.disable()  # a forward pass makes no reference cycles: the collector would only cost time
-    try:
+    with collector_paused():  # a forward pass makes no reference cycles: the collector would only cost time
         for x in xs:
             x0 = x.data
             try:
@@ -32,9 +30,6 @@ def numerical_grads(f: Callable[[], Value], xs: list[Value], h: float = 1e-5) ->
             finally:
                 x.data = x0  # the leaf as it was, even if f failed
             grads.append((up - down) / ((x0 + h) - (x0 - h)))  # divided by the step taken, after rounding
-    finally:
-        if collecting:
-            gc.enable()
     return grads
 
 

@@ -32,6 +32,10 @@ class Weights:
                 self.w[qkv] = self.flat[start:start + 3 * rows * cols].reshape(3 * rows, cols)
                 self.g[qkv] = self.grad[start:start + 3 * rows * cols].reshape(3 * rows, cols)
             start += rows * cols
+        names = ("attn_wqkv", "attn_wo", "mlp_fc1", "mlp_fc2")  # each layer's matrices, looked up once
+        layers = range(model.config.n_layer)
+        self.layers = [tuple(self.w[f"layer{li}.{m}"] for m in names) for li in layers]
+        self.layer_grads = [tuple(self.g[f"layer{li}.{m}"] for m in names) for li in layers]
 
     def write_back(self) -> None:
         """Copy the weights back into the model's Values."""
@@ -47,63 +51,65 @@ def causal_mask(n: int) -> np.ndarray:
 
 def softmax(z: np.ndarray) -> np.ndarray:
     """softmax along the last axis."""
-    e = np.exp(z - z.max(-1, keepdims=True))
+    e = np.exp(z - np.maximum.reduce(z, -1, keepdims=True))
     e /= np.add.reduce(e, -1, keepdims=True)
     return e
 
 
 def rmsnorm(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each row over its root mean square; also the scales, which the backward pass needs."""
-    scale = (np.add.reduce(x * x, 1, keepdims=True) * x.shape[1] ** -1 + 1e-5) ** -0.5
+    scale = (np.vecdot(x, x)[:, None] * x.shape[1] ** -1 + 1e-5) ** -0.5  # vecdot: x * x summed, one call
     return x * scale, scale
 
 
 def rmsnorm_backward(dy: np.ndarray, y: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """The gradient of rmsnorm's input, from that of its output y: s (g - y mean(g y))."""
-    return scale * (dy - y * (np.add.reduce(dy * y, 1, keepdims=True) * y.shape[1] ** -1))
+    return scale * (dy - y * (np.vecdot(dy, y)[:, None] * y.shape[1] ** -1))
 
 
-def attention(x: np.ndarray, w: dict, li: int, config: Config) -> tuple[np.ndarray, tuple]:
-    """Causal self-attention of layer li for all n positions and all heads at once."""
-    n, nh, hd = len(x), config.n_head, config.head_dim
-    q, k, v = (x @ w[f"layer{li}.attn_wqkv"].T).reshape(n, 3, nh, hd).transpose(1, 2, 0, 3)  # (nh, n, hd)
-    att = softmax(q @ k.transpose(0, 2, 1) * (hd**0.5) ** -1 + causal_mask(n))  # (nh, n, n)
+def attention(x: np.ndarray, w: tuple, n_head: int) -> tuple[np.ndarray, tuple]:
+    """Causal self-attention for all n positions and all heads at once; w is the layer's matrices."""
+    n, d = x.shape
+    hd = d // n_head
+    q, k, v = (x @ w[0].T).reshape(n, 3, n_head, hd).transpose(1, 2, 0, 3)  # (n_head, n, hd) each
+    att = softmax(q @ k.transpose(0, 2, 1) * (hd**0.5) ** -1 + causal_mask(n))  # (n_head, n, n)
     out = (att @ v).transpose(1, 0, 2).reshape(n, -1)  # the heads side by side again: (n, d)
-    return out @ w[f"layer{li}.attn_wo"].T, (q, k, v, att, out)
+    return out @ w[1].T, (q, k, v, att, out)
 
 
-def attention_backward(dy: np.ndarray, x: np.ndarray, w: dict, g: dict, li: int, config: Config,
+def attention_backward(dy: np.ndarray, x: np.ndarray, w: tuple, g: tuple, n_head: int,
                        saved: tuple) -> np.ndarray:
-    """The gradients of attention's weights (added to g) and of its input x."""
+    """The gradients of attention's weights (written into g) and of its input x."""
     q, k, v, att, out = saved
-    n, nh, hd = len(x), config.n_head, config.head_dim
-    g[f"layer{li}.attn_wo"] += dy.T @ out
-    dout = (dy @ w[f"layer{li}.attn_wo"]).reshape(n, nh, hd).transpose(1, 0, 2)
+    n, d = x.shape
+    hd = d // n_head
+    np.matmul(dy.T, out, out=g[1])  # a layer's matrices are used once a step: write, not add
+    dout = (dy @ w[1]).reshape(n, n_head, hd).transpose(1, 0, 2)
     datt = dout @ v.transpose(0, 2, 1)
-    ds = att * (datt - np.add.reduce(datt * att, 2, keepdims=True)) * (hd**0.5) ** -1  # softmax's backward
-    dqkv = np.empty((3, nh, n, hd))
+    ds = att * (datt - np.vecdot(datt, att)[..., None]) * (hd**0.5) ** -1  # softmax's backward
+    dqkv = np.empty((3, n_head, n, hd))
     np.matmul(ds, k, out=dqkv[0])
     np.matmul(ds.transpose(0, 2, 1), q, out=dqkv[1])
     np.matmul(att.transpose(0, 2, 1), dout, out=dqkv[2])
     dqkv = dqkv.transpose(2, 0, 1, 3).reshape(n, -1)
-    g[f"layer{li}.attn_wqkv"] += dqkv.T @ x
-    return dqkv @ w[f"layer{li}.attn_wqkv"]
+    np.matmul(dqkv.T, x, out=g[0])
+    return dqkv @ w[0]
 
 
-def mlp(x: np.ndarray, w: dict, li: int) -> tuple[np.ndarray, tuple]:
-    """The MLP of layer li: widen, ReLU, project back."""
-    h = x @ w[f"layer{li}.mlp_fc1"].T
+def mlp(x: np.ndarray, w: tuple) -> tuple[np.ndarray, tuple]:
+    """The MLP: widen, ReLU, project back."""
+    h = x @ w[2].T
     r = np.maximum(h, 0)
-    return r @ w[f"layer{li}.mlp_fc2"].T, (h, r)
+    return r @ w[3].T, (h, r)
 
 
-def mlp_backward(dy: np.ndarray, x: np.ndarray, w: dict, g: dict, li: int, saved: tuple) -> np.ndarray:
-    """The gradients of the MLP's weights (added to g) and of its input x."""
+def mlp_backward(dy: np.ndarray, x: np.ndarray, w: tuple, g: tuple, saved: tuple) -> np.ndarray:
+    """The gradients of the MLP's weights (written into g) and of its input x."""
     h, r = saved
-    g[f"layer{li}.mlp_fc2"] += dy.T @ r
-    dh = (dy @ w[f"layer{li}.mlp_fc2"]) * (h > 0)
-    g[f"layer{li}.mlp_fc1"] += dh.T @ x
-    return dh @ w[f"layer{li}.mlp_fc1"]
+    np.matmul(dy.T, r, out=g[3])
+    dh = (dy @ w[3]) * (h > 0)
+    np.matmul(dh.T, x, out=g[2])
+    return dh @ w[2]
 
 
 def forward(weights: Weights, ids: list[int], config: Config) -> tuple[np.ndarray, list]:
@@ -111,12 +117,12 @@ def forward(weights: Weights, ids: list[int], config: Config) -> tuple[np.ndarra
     w = weights.w
     x, scale = rmsnorm(w["wte"][ids] + w["wpe"][:len(ids)])
     saved = [(x, scale)]
-    for li in range(config.n_layer):
+    for layer in weights.layers:
         xa, sa = rmsnorm(x)
-        y, a = attention(xa, w, li, config)
+        y, a = attention(xa, layer, config.n_head)
         x = x + y
         xm, sm = rmsnorm(x)
-        y, m = mlp(xm, w, li)
+        y, m = mlp(xm, layer)
         x = x + y
         saved.append((xa, sa, a, xm, sm, m))
     saved.append(x)
@@ -132,42 +138,48 @@ def loss_and_grads(weights: Weights, tokens: list[int], config: Config) -> float
     rows = np.arange(n)
     loss = -np.add.reduce(np.log(probs[rows, targets])) / n
     w, g = weights.w, weights.g
-    weights.grad.fill(0)
     dlogits = probs  # softmax and cross-entropy together: (p - 1 at the target) / n
     dlogits[rows, targets] -= 1
     dlogits *= 1 / n
     x = saved.pop()
-    g["lm_head"] += dlogits.T @ x
+    np.matmul(dlogits.T, x, out=g["lm_head"])
     dx = dlogits @ w["lm_head"]
     for li in reversed(range(config.n_layer)):  # the layers backwards, each block backwards
         xa, sa, a, xm, sm, m = saved[li + 1]
-        dx = dx + rmsnorm_backward(mlp_backward(dx, xm, w, g, li, m), xm, sm)  # + dx: the residual
-        dx = dx + rmsnorm_backward(attention_backward(dx, xa, w, g, li, config, a), xa, sa)
+        layer, grads = weights.layers[li], weights.layer_grads[li]
+        dx += rmsnorm_backward(mlp_backward(dx, xm, layer, grads, m), xm, sm)  # += : the residual
+        dx += rmsnorm_backward(attention_backward(dx, xa, layer, grads, config.n_head, a), xa, sa)
     x, scale = saved[0]
     dx = rmsnorm_backward(dx, x, scale)
+    g["wte"].fill(0)  # the embeddings' rows are gradients only where a token or position was used
     np.add.at(g["wte"], ids, dx)  # a token used twice gets both rows
-    g["wpe"][:n] += dx
+    g["wpe"].fill(0)
+    g["wpe"][:n] = dx
     return float(loss)
 
 
 def train(model: GPT, tokenizer: Tokenizer, docs: list[str], optimizer: Adam,
           num_steps: int) -> Iterator[float]:
     """train.train on arrays; the model's Values get the weights back when the generator ends."""
-    weights = Weights(model)
-    o = optimizer
+    weights, o = Weights(model), optimizer
     m, v = np.array(o.m), np.array(o.v)
+    g, update = weights.grad, np.empty_like(m)  # update: a buffer, so that Adam allocates nothing
     try:
         for step in range(num_steps):
             tokens = [tokenizer.bos] + tokenizer.encode(docs[step % len(docs)]) + [tokenizer.bos]
             loss = loss_and_grads(weights, tokens, model.config)
-            lr_t = o.lr * (1 - step / num_steps)
             m *= o.beta1
-            m += (1 - o.beta1) * weights.grad
+            m += np.multiply(g, 1 - o.beta1, out=update)
             v *= o.beta2
-            v += (1 - o.beta2) * weights.grad**2
-            m_hat = m / (1 - o.beta1 ** (step + 1))
-            v_hat = v / (1 - o.beta2 ** (step + 1))
-            weights.flat -= lr_t * m_hat / (v_hat**0.5 + o.eps)
+            np.multiply(g, g, out=update)
+            update *= 1 - o.beta2
+            v += update
+            np.divide(v, 1 - o.beta2 ** (step + 1), out=update)  # v_hat
+            np.sqrt(update, out=update)
+            update += o.eps
+            np.divide(m, update, out=update)
+            update *= o.lr * (1 - step / num_steps) / (1 - o.beta1 ** (step + 1))  # lr_t and m_hat's scale
+            weights.flat -= update
             yield loss
     finally:  # at the end, or when the caller stops early (Ctrl-C): the model is up to date
         weights.write_back()

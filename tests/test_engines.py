@@ -1,4 +1,4 @@
-"""The engines of chapter 15: fast keeps every bit of the plain engine, numpy agrees to 1e-12.
+"""The engines of chapter 15: fast keeps every bit of the plain engine, numpy and numba agree to 1e-12.
 
 Also the steps between plain and fast, the benchmark harness, and python -m microgpt --engine.
 """
@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import gc
 import importlib.util
+import math
 import os
 import random
+import shutil
 import subprocess
 import sys
 from itertools import islice
@@ -29,7 +31,9 @@ from microgpt.train import doc_loss, train
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = ROOT / "microgpt" / "names.txt"
 HAS_NUMPY = importlib.util.find_spec("numpy") is not None
+HAS_NUMBA = importlib.util.find_spec("numba") is not None
 needs_numpy = pytest.mark.skipif(not HAS_NUMPY, reason="NumPy is not installed (pip install -e '.[numpy]')")
+needs_numba = pytest.mark.skipif(not HAS_NUMBA, reason="Numba is not installed (pip install -e '.[numba]')")
 
 # The plain engine's first 20 losses on names.txt with seed 42, as exact floats: upstream's first 20
 # losses (tests/test_fidelity.py), to the last bit. test_the_full_reference_run checks them again.
@@ -55,10 +59,6 @@ def run(train_with, sample_with, path, config: Config, steps: int, samples: int 
     names = [sample_with(model, tokenizer, rng, 0.5, "") for _ in range(samples)]
     names += [sample_with(model, tokenizer, rng, 0.9, "ma") for _ in range(samples // 2)]
     return {"losses": losses, "weights": [p.data for p in model.params], "names": names}
-
-
-def numpy_engine():
-    return engines.load("numpy")
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +114,24 @@ def test_fast_backward_leaves_every_gradient_as_value_backward():
     assert len(nodes) > 10_000
 
 
+@pytest.mark.parametrize("config", [Config(), SMALL], ids=["default", "small"])
+def test_the_sort_kept_per_length_is_the_loop_sorts_order(config):
+    """sorted_graph's order, node for node, on 300 documents of every length (the first of each is sorted)."""
+    rng = random.Random(3)
+    docs = load_docs(BUNDLED, rng)
+    tokenizer = Tokenizer(docs)
+    model = GPT(config, tokenizer.vocab_size, rng)
+    fast.ORDERS.clear()
+    for doc in docs[:300]:
+        loss = fast.doc_loss(model, tokenizer, doc)
+        kept, sorted_now = fast.sorted_graph(loss, config), fast.loop_sort(loss)
+        assert len(kept) == len(sorted_now) and all(a is b for a, b in zip(kept, sorted_now)), doc
+    assert len(fast.ORDERS) >= 5  # several lengths, each sorted once
+    plain = doc_loss(model, tokenizer, "emma")  # a graph doc_loss did not build: sorted, not looked up
+    assert [id(v) for v in fast.sorted_graph(plain, config)] == [id(v) for v in fast.loop_sort(plain)]
+    fast.BUILT.clear()
+
+
 def test_fast_backward_leaves_no_cycle_for_the_collector():
     tokenizer = Tokenizer(["emma", "ava"])
     model = GPT(Config(n_embd=4, n_head=2), tokenizer.vocab_size, random.Random(0))
@@ -152,6 +170,37 @@ def test_a_deep_graph_needs_no_recursion():
     assert x.grad == 1.0
 
 
+def test_math_pow_squares_as_cpython_squares():
+    """adam_step's math.pow(g, 2.0) is g ** 2 on CPython, to the last bit (PyPy's g ** 2 is g * g, which is not)."""
+    rng = random.Random(0)
+    gs = [rng.gauss(0, 1) * 10 ** rng.randint(-12, 2) for _ in range(100_000)]
+    assert [math.pow(g, 2.0) for g in gs] == [g**2 for g in gs]
+    assert sum(g * g != g**2 for g in gs) > 0  # where a product and pow part: the reason for math.pow
+
+
+def test_adam_step_is_adam_step_to_the_last_bit():
+    """fast.adam_step against optim.Adam.step on 100,000 gradients of many sizes: moments and weights."""
+    rng = random.Random(1)
+    grads = [rng.gauss(0, 1) * 10 ** rng.randint(-8, 1) for _ in range(100_000)]
+    states = []
+    for update in (Adam.step, fast.adam_step):
+        params = [Value(0.5) for _ in grads]
+        optimizer = Adam(params)
+        for step in range(3):
+            for p, g in zip(params, grads):
+                p.grad = g * (step + 1)
+            update(optimizer, step, 10)
+        states.append((optimizer.m, optimizer.v, [p.data for p in params], [p.grad for p in params]))
+    assert states[0] == states[1]
+
+
+def test_a_whole_run_of_the_fast_engine_keeps_every_bit():
+    """A whole schedule (the learning rate decays to 0) on the default model: every loss, weight and name."""
+    got = run(fast.train, fast.sample, BUNDLED, Config(), 12, samples=3)
+    want = run(train, sample, BUNDLED, Config(), 12, samples=3)
+    assert got == want
+
+
 @pytest.mark.needs_names
 def test_fast_first_20_losses_on_names_txt_are_the_plain_engines_floats(names_txt):
     got = run(fast.train, fast.sample, names_txt, Config(), 20, of=1000)
@@ -160,23 +209,31 @@ def test_fast_first_20_losses_on_names_txt_are_the_plain_engines_floats(names_tx
 
 # --- numpy: agreement to 1e-12 ------------------------------------------------------------------
 
-@needs_numpy
-def test_numpy_engine_agrees_on_the_bundled_names(plain_small):
-    got = run(*numpy_engine(), BUNDLED, SMALL, 5, samples=2)
+ARRAY_ENGINES = [pytest.param("numpy", marks=needs_numpy), pytest.param("numba", marks=needs_numba)]
+
+
+@pytest.mark.parametrize("engine", ARRAY_ENGINES)
+def test_array_engines_agree_on_the_bundled_names(plain_small, engine):
+    got = run(*engines.load(engine), BUNDLED, SMALL, 5, samples=2)
     assert max(abs(a - b) for a, b in zip(got["losses"], plain_small["losses"])) < 1e-12
     assert max(abs(a - b) for a, b in zip(got["weights"], plain_small["weights"])) < 1e-12
     assert got["names"] == plain_small["names"]
 
 
+def olivia_on_small() -> tuple[Tokenizer, GPT, list[int]]:
+    """A model of the SMALL shape and the tokens of one document, for the gradient checks."""
+    tokenizer = Tokenizer(["emma", "olivia", "ava"])
+    model = GPT(SMALL, tokenizer.vocab_size, random.Random(7))
+    return tokenizer, model, [tokenizer.bos] + tokenizer.encode("olivia") + [tokenizer.bos]
+
+
 @needs_numpy
 def test_numpy_gradients_agree_with_the_scalar_ones():
     from microgpt import vectorized
-    tokenizer = Tokenizer(["emma", "olivia", "ava"])
-    model = GPT(SMALL, tokenizer.vocab_size, random.Random(7))
+    tokenizer, model, tokens = olivia_on_small()
     loss = fast.doc_loss(model, tokenizer, "olivia")
     fast.backward(loss)
     weights = vectorized.Weights(model)
-    tokens = [tokenizer.bos] + tokenizer.encode("olivia") + [tokenizer.bos]
     assert abs(vectorized.loss_and_grads(weights, tokens, SMALL) - loss.data) < 1e-14
     assert max(abs(g - p.grad) for g, p in zip(weights.grad.tolist(), model.params)) < 1e-14
     assert sum(p.grad != 0 for p in model.params) > len(model.params) // 2
@@ -184,7 +241,7 @@ def test_numpy_gradients_agree_with_the_scalar_ones():
 
 @needs_numpy
 def test_numpy_engine_writes_the_weights_back_when_stopped_early():
-    train_numpy, _ = numpy_engine()
+    train_numpy, _ = engines.load("numpy")
     rng = random.Random(42)
     docs = load_docs(BUNDLED, rng)
     tokenizer = Tokenizer(docs)
@@ -204,10 +261,45 @@ def test_numpy_engine_writes_the_weights_back_when_stopped_early():
 
 
 @pytest.mark.needs_names
-@needs_numpy
-def test_numpy_first_20_losses_on_names_txt(names_txt):
-    got = run(*numpy_engine(), names_txt, Config(), 20, of=1000)
+@pytest.mark.parametrize("engine", ARRAY_ENGINES)
+def test_array_engines_first_20_losses_on_names_txt(names_txt, engine):
+    got = run(*engines.load(engine), names_txt, Config(), 20, of=1000)
     assert max(abs(a - b) for a, b in zip(got["losses"], PLAIN_FIRST_20)) < 1e-12
+
+
+# --- numba: the numpy engine's arithmetic, compiled -------------------------------------------------
+
+@needs_numba
+@pytest.mark.parametrize("config, steps, lr", [(SMALL, 40, 0.01), (Config(), 30, 0.01), (Config(n_layer=2), 20, 0.05)],
+                         ids=["small", "default", "two-layers-lr-0.05"])
+def test_numba_engine_agrees_over_whole_runs(config, steps, lr):
+    """Whole runs (the learning rate decays to 0), against the fast engine, which is plain's floats."""
+    def with_lr(engine):
+        return lambda model, tokenizer, docs, optimizer, n: engine(model, tokenizer, docs,
+                                                                      Adam(model.params, lr=lr), n)
+    train_numba, sample_numba = engines.load("numba")
+    got = run(with_lr(train_numba), sample_numba, BUNDLED, config, steps, samples=4)
+    want = run(with_lr(fast.train), fast.sample, BUNDLED, config, steps, samples=4)
+    assert max(abs(a - b) for a, b in zip(got["losses"], want["losses"])) < 1e-12
+    assert max(abs(a - b) for a, b in zip(got["weights"], want["weights"])) < 1e-12
+    assert got["names"] == want["names"] and len(got["names"]) == 6
+
+
+@needs_numba
+def test_numba_step_is_the_numpy_engines_gradients():
+    """One step's gradients, before Adam's update, against loss_and_grads (lr 0 leaves the weights)."""
+    import numpy as np
+
+    from microgpt import compiled, vectorized
+    tokenizer, model, tokens = olivia_on_small()
+    weights = vectorized.Weights(model)
+    want = vectorized.loss_and_grads(weights, tokens, SMALL)
+    grad, m, v = np.zeros_like(weights.flat), np.zeros_like(weights.flat), np.zeros_like(weights.flat)
+    c = SMALL
+    got = compiled.step(weights.flat, grad, m, v, np.array(tokens), tokenizer.vocab_size, c.block_size, c.n_embd,
+                        c.n_head, c.n_layer, 0.0, 0.85, 0.99, 1e-8, 0.15, 0.01)
+    assert abs(got - want) < 1e-14
+    assert np.abs(grad - weights.grad).max() < 1e-14 and np.count_nonzero(grad) > len(grad) // 2
 
 
 # --- the reference run, in full -----------------------------------------------------------------
@@ -230,9 +322,9 @@ def test_the_full_reference_run_fast_keeps_every_bit(plain_full, names_txt):
 
 @pytest.mark.slow
 @pytest.mark.needs_names
-@needs_numpy
-def test_the_full_reference_run_numpy_agrees(plain_full, names_txt):
-    got = run(*numpy_engine(), names_txt, Config(), 1000, samples=20)
+@pytest.mark.parametrize("engine", ARRAY_ENGINES)
+def test_the_full_reference_run_array_engines_agree(plain_full, names_txt, engine):
+    got = run(*engines.load(engine), names_txt, Config(), 1000, samples=20)
     worst = max(abs(a - b) for a, b in zip(got["losses"], plain_full["losses"]))
     assert worst < 1e-12, worst
     assert got["names"] == plain_full["names"]
@@ -243,8 +335,9 @@ def test_the_full_reference_run_numpy_agrees(plain_full, names_txt):
 def test_engines_load_by_name():
     assert engines.load("plain") == (train, sample)
     assert engines.load("fast") == (fast.train, fast.sample)
-    assert engines.DEFAULT == "fast" and engines.NAMES == ("plain", "fast", "numpy")
-    with pytest.raises(ValueError, match="plain, fast, numpy"):
+    assert engines.DEFAULT == "fast" and engines.NAMES == ("plain", "fast", "numpy", "numba")
+    assert set(engines.NEEDS) == {"numpy", "numba"}
+    with pytest.raises(ValueError, match="plain, fast, numpy, numba"):
         engines.load("torch")
 
 
@@ -252,15 +345,24 @@ def test_the_harness_prints_its_table(tmp_path):
     data = tmp_path / "short.txt"
     data.write_text("ab\nbo\nan\nota\n", "utf-8")
     done = subprocess.run([sys.executable, "-m", "benchmarks.engines", "--data", str(data), "--steps", "2",
-                           "--samples", "1", "--repeats", "1"], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
+                           "--samples", "1", "--rounds", "2"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert out.startswith("microgpt's engines on ") and "collector" in out and "nodes built" in out
-    labels = ("plain:", "  + collector paused", "  + fewer nodes", "fast:", "numpy:")
-    rows = [line for line in out.splitlines() if line.startswith(labels)]
-    assert len(rows) == (5 if HAS_NUMPY else 4), out
-    assert all(" MB (" in row and "x " in row for row in rows), rows
+    labels = ("plain:", "  + collector paused", "  + fewer nodes", "fast:", "numpy:", "numba:", "C step")
+    rows = {line[:34].split(":")[0].strip(" +"): line[34:].split() for line in out.splitlines()
+            if line.startswith(labels)}  # ms min, median, max; speed-up min, median, max; loss gap; ...
+    expected = 4 + HAS_NUMPY + HAS_NUMBA + 2 * (HAS_NUMPY and shutil.which("cc") is not None)
+    assert len(rows) == expected, out
+    for name, row in rows.items():  # min <= median <= max, of the times and of the speed-ups
+        times, speedups = [float(x) for x in row[:3]], [float(x.strip("x").replace(",", "")) for x in row[3:6]]
+        assert times == sorted(times) and speedups == sorted(speedups), row
+        assert row[-1] == "MB", row
+    assert rows["plain"][3:7] == ["1.00x", "1.00x", "1.00x", "0.0e+00"]  # plain over plain, in every round
+    assert rows["fast"][6] == "0.0e+00"  # the same floats
+    if HAS_NUMPY:
+        assert "The floor: a step of these documents does" in out
 
 
 # --- python -m microgpt --engine ----------------------------------------------------------------
@@ -275,11 +377,12 @@ def test_the_default_engine_is_fast():
 @pytest.mark.skipif(not HAS_NUMPY, reason="NumPy is not installed")
 def test_every_engine_prints_the_same_run_and_reads_the_others_checkpoints(tmp_path):
     ckpt = tmp_path / "model.json"
+    names = [engine for engine in engines.NAMES if engine != "numba" or HAS_NUMBA]
     runs = {engine: microgpt(*NARROW, "--engine", engine, *(["--save", str(ckpt)] if engine == "numpy" else []))
-            for engine in engines.NAMES}
+            for engine in names}
     for done in runs.values():
         assert done.returncode == 0, done.stderr
-    assert runs["plain"].stdout == runs["fast"].stdout == runs["numpy"].stdout
+    assert len({done.stdout for done in runs.values()}) == 1, {e: done.stdout for e, done in runs.items()}
     names = [line.split(": ")[1] for line in runs["numpy"].stdout.splitlines() if line.startswith("sample")]
     assert len(names) == 3 and all(name.startswith("a") for name in names)
     loaded = microgpt("--load", str(ckpt), "--samples", "3", "--quiet", "--prompt", "a", "--engine", "plain")
@@ -293,6 +396,11 @@ def test_engine_numpy_without_numpy_is_a_one_line_error(tmp_path):
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr == ("microgpt: error: --engine numpy needs NumPy, which is not installed: "
                            "pip install numpy, or use --engine fast\n")
+    (tmp_path / "numba.py").write_text("raise ModuleNotFoundError(\"No module named 'numba'\", name='numba')\n")
+    done = microgpt("--engine", "numba", "--steps", "1", env=env)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == ("microgpt: error: --engine numba needs Numba, which is not installed: "
+                           "pip install numba, or use --engine fast\n")
     done = microgpt(*NARROW, "--quiet", env=env)  # the default engine needs no NumPy
     assert done.returncode == 0 and len(done.stdout.split()) == 3, done.stderr
 

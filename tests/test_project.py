@@ -68,7 +68,7 @@ def test_metadata_conventions():
     assert project["license"] == "MIT"  # an SPDX expression, not the deprecated table
     assert not any("License ::" in c for c in project["classifiers"])  # PEP 639: the expression says it
     assert project["urls"] and project["scripts"] == {"microgpt": "microgpt.__main__:main"}
-    assert set(project["optional-dependencies"]) == {"torch", "numpy"}  # what users install; tools are groups
+    assert set(project["optional-dependencies"]) == {"torch", "numpy", "numba"}  # what users install; tools are groups
     assert set(PYPROJECT["dependency-groups"]) == {"docs", "test", "dev"}
 
 

@@ -286,9 +286,36 @@ def progression() -> str:
     return plot(fig)
 
 
+def engine_ladder() -> str:
+    """Chapter 15's ladder: ms per step of each engine (log scale) over the rounds, and the floor."""
+    record = json.loads((DATA / "engines-run.json").read_text("utf-8"))
+    runs = list(record["runs"].values())[::-1]  # plain at the top
+    fig, ax = figure(7, 0.42 * len(runs) + 1.2)
+    for y, run in enumerate(runs):
+        ms = run["ms"]
+        ax.barh(y, ms["median"], color=LIGHT if run["label"].startswith("C step") else ACCENT, height=0.6)
+        ax.plot([ms["min"], ms["max"]], [y, y], color=INK, linewidth=1.2)
+        speedup = run["speedup"]["median"]
+        ax.text(ms["max"] * 1.15, y, f"{ms['median']:.3g} ms, {speedup:,.0f}x" if speedup >= 100 else
+                f"{ms['median']:.3g} ms, {speedup:.3g}x", va="center", color=INK, fontsize=8)
+    floor = record["floor_ms"]
+    ax.axvline(floor, color=INK, linestyle="--", linewidth=1)
+    ax.text(floor * 1.1, -0.8, f"the arithmetic alone: {record['flops']['step']:,.0f} floating-point operations "
+            f"at the matrix product's rate, {floor * 1000:.0f} µs", va="center", fontsize=8, color=INK)
+    ax.set_ylim(-1.3, len(runs) - 0.5)
+    ax.set_xscale("log")
+    ax.set_xlim(floor / 2, max(run["ms"]["max"] for run in runs) * 20)
+    ax.set_yticks(range(len(runs)), [run["label"] for run in runs], fontsize=8)
+    ax.set_xlabel("CPU time per training step (ms, log scale)")
+    ax.set_title(record["machine"]["summary"], fontsize=8, color=INK)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return plot(fig)
+
+
 FIGURES = {"loss-curve.svg": loss_curve, "attention.svg": attention, "next-token.svg": next_token,
            "graph.svg": graph, "data-flow.svg": data_flow, "tokens.svg": tokens, "embeddings.svg": embeddings,
-           "valley.svg": valley, "progression.svg": progression}
+           "valley.svg": valley, "progression.svg": progression, "engines-ladder.svg": engine_ladder}
 
 
 if __name__ == "__main__":
