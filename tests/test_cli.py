@@ -262,9 +262,7 @@ def test_ctrl_c_stops_cleanly_with_a_summary(tmp_path, data):
     proc = subprocess.Popen([sys.executable, "-m", "microgpt", "--data", str(data), "--steps", "100000",
                              "--save", str(ckpt), *SMALL], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
-                            # a shell running us in the background may ignore SIGINT, and a child
-                            # inherits that; Python only turns SIGINT into KeyboardInterrupt if it is not
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            preexec_fn=default_signals)  # see default_signals below
     try:
         for line in proc.stdout:
             if line.startswith("step    3 /"):
@@ -282,11 +280,19 @@ def test_ctrl_c_stops_cleanly_with_a_summary(tmp_path, data):
 
 # --- signals, races and faults while a run is under way -----------------------------------------
 
+def default_signals() -> None:
+    """In the child: the default handling of the signals the tests send. A shell may ignore SIGINT
+    for a job in the background, and nohup ignores SIGHUP; a child inherits either, and the program
+    rightly leaves an ignored signal ignored."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def start(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.Popen:
-    """The real command in the background, with the default handling of SIGINT (see above)."""
+    """The real command in the background, with the default handling of signals."""
     return subprocess.Popen([sys.executable, "-m", "microgpt", *args], cwd=cwd, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})},
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            preexec_fn=default_signals)
 
 
 def wait_for_step(proc: subprocess.Popen, step: int) -> None:
@@ -301,7 +307,7 @@ def finish(proc: subprocess.Popen) -> tuple[str, str]:
         return proc.communicate(timeout=120)
     finally:
         proc.kill()
-        proc.wait()
+        proc.communicate()  # reaps it and closes its pipes, even after a timeout
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
