@@ -365,6 +365,7 @@ def test_the_table_is_large():
     assert len(ROWS) >= 80 and len({row[0] for row in ROWS}) == len(ROWS)
 
 
+@pytest.mark.slow  # 120 processes: about 15 s of CPU, too much for the quick set's minute
 @pytest.mark.parametrize("row", [pytest.param(row, id=row[0], marks=marks(row)) for row in ROWS])
 def test_bad_input(results, row):
     name, _, status, words = row[:4]

@@ -114,7 +114,8 @@ def test_fast_backward_leaves_every_gradient_as_value_backward():
     assert len(nodes) > 10_000
 
 
-@pytest.mark.parametrize("config", [Config(), SMALL], ids=["default", "small"])
+@pytest.mark.parametrize("config", [pytest.param(Config(), marks=pytest.mark.slow), SMALL],
+                         ids=["default", "small"])  # upstream's shape: ten seconds, so with the slow set
 def test_the_sort_kept_per_length_is_the_loop_sorts_order(config):
     """sorted_graph's order, node for node, on 300 documents of every length (the first of each is sorted)."""
     rng = random.Random(3)
@@ -341,6 +342,7 @@ def test_engines_load_by_name():
         engines.load("torch")
 
 
+@pytest.mark.slow  # every engine, the C step compiled, two rounds: seconds of CPU
 def test_the_harness_prints_its_table(tmp_path):
     data = tmp_path / "short.txt"
     data.write_text("ab\nbo\nan\nota\n", "utf-8")

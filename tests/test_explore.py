@@ -41,7 +41,7 @@ def test_next_letter_is_what_sample_draws_from():
     model, tokenizer = explore.reference(MODEL)
     dist = explore.next_letter("", 0.5, MODEL)
     assert math.isclose(sum(dist["probs"]), 1) and math.isclose(sum(dist["probs_at_1"]), 1)
-    for seed in range(20):  # the first letter sample() writes is the letter sample_letter draws
+    for seed in range(8):  # the first letter sample() writes is the letter sample_letter draws
         first = sample(model, tokenizer, random.Random(seed), 0.5)[:1]
         drawn = explore.sample_letter("", 0.5, seed, MODEL)
         assert (first or "BOS") == drawn["label"]
