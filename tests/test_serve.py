@@ -86,12 +86,15 @@ def test_saving_a_chapter_retangles_and_a_broken_one_keeps_the_last_good_build(r
         assert NEW in page and "BROKEN" not in page  # the last good build, still served
         assert "BROKEN" not in package.read_text("utf-8")
 
-        tangled = package.read_text("utf-8")
+        model = repo_copy / "microgpt" / "model.py"
         chapter.write_text(good.replace(OLD, NEW), "utf-8")  # the chapter is fixed, and at once
-        package.write_text(tangled.replace("rng.shuffle(docs)", "rng.shuffle(docs)  # mine"), "utf-8")  # by hand
-        hand = "was changed by hand, and is not overwritten: edit docs/01-dataset.md:"
+        model.write_text(model.read_text("utf-8") + "def mine(:\n", "utf-8")  # a hand edit, broken at that
+        hand = f"microgpt/model.py:{len(model.read_text().splitlines())} was changed by hand, and is not overwritten"
         server.wait_for("hand edit", lambda: hand in server.output())
-        assert "# mine" in package.read_text("utf-8")
+        server.wait_for("rebuild", lambda: "Reloading browsers" in server.output().split(hand)[1])
+        assert model.read_text("utf-8").endswith("def mine(:\n") and NEW in server.page("/01-dataset/")
+        assert "cannot draw the figures: SyntaxError" in server.output()  # the last good ones are kept
+        assert "Not rebuilt" in server.page("/api/")  # mkdocstrings would read the broken file
     finally:
         server.stop()
     assert server.process.returncode == 0, server.output()

@@ -1,6 +1,7 @@
 """The tangler: book order, chunks, the header, --check, --where, and every lint error."""
 
-import shutil
+import contextlib
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -47,9 +48,18 @@ def make_book(tmp_path: Path, chapters: dict[str, str]) -> Path:
     return docs
 
 
-def run_cli(docs: Path, *args: str) -> subprocess.CompletedProcess:
+def run_command(docs: Path, *args: str) -> subprocess.CompletedProcess:
+    """python -m tools.tangle --docs DOCS ARGS: its exit status and output."""
     return subprocess.run([sys.executable, "-m", "tools.tangle", "--docs", str(docs), *args],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+def run_cli(docs: Path, *args: str) -> subprocess.CompletedProcess:
+    """The same command run in this process (what `python -m tools.tangle` runs is main())."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = tangle.main(["--docs", str(docs), *args])
+    return subprocess.CompletedProcess(args, status, out.getvalue(), err.getvalue())
 
 
 def test_every_lint_error_has_a_fixture():
@@ -105,14 +115,14 @@ def test_tangle_in_book_order_with_chunks_and_header(tmp_path):
 
 def test_write_check_and_where_commands(tmp_path):
     docs = make_book(tmp_path, BOOK)
-    assert run_cli(docs, "--check").returncode == 1  # nothing written yet
-    done = run_cli(docs)
+    assert run_command(docs, "--check").returncode == 1  # nothing written yet
+    done = run_command(docs)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "microgpt" / "a.py").read_text().splitlines()[1] == "class A:"
-    assert run_cli(docs, "--check").returncode == 0
-    done = run_cli(docs, "--where", "microgpt/a.py:4")
+    assert run_command(docs, "--check").returncode == 0
+    done = run_command(docs, "--where", "microgpt/a.py:4")
     assert (done.returncode, done.stdout) == (0, "docs/02-second.md:5\n")
-    done = run_cli(docs, "--where", "microgpt/nope.py:1")
+    done = run_command(docs, "--where", "microgpt/nope.py:1")
     assert done.returncode == 2 and "not a line of a tangled file" in done.stderr
 
 
@@ -204,6 +214,14 @@ def test_a_chapter_that_is_not_utf8_is_named_in_every_mode(tmp_path):
     (docs / "03-latin1.md").write_bytes("# Trois\n\n```python\nprint('\xe9t\xe9')\n```\n".encode("latin-1"))
     for mode in ([], ["--check"], ["--where", "microgpt/a.py:2"]):
         refused(run_cli(docs, *mode), "docs/03-latin1.md:4: not UTF-8 (byte 0xe9)")
+    assert not (tmp_path / "microgpt").exists()
+
+
+def test_a_chapter_that_cannot_be_read_is_named(tmp_path):
+    docs = make_book(tmp_path, BOOK)
+    (docs / "03-gone.md").symlink_to(tmp_path / "nowhere.md")
+    (docs / "04-folder.md").mkdir()  # a folder is not a chapter
+    refused(run_cli(docs), "docs/03-gone.md: cannot be read: No such file or directory")
     assert not (tmp_path / "microgpt").exists()
 
 

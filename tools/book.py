@@ -140,7 +140,7 @@ class Book:
 def read_book(docs: Path) -> Book:
     """Read every Markdown file under `docs`, in book order."""
     book = Book()
-    for path in sorted(docs.rglob("*.md")):
+    for path in sorted(p for p in docs.rglob("*.md") if not p.is_dir()):
         chapter = read_file(path, docs.parent)
         book.chapters.append(chapter)
         book.errors += chapter.errors
@@ -150,7 +150,10 @@ def read_book(docs: Path) -> Book:
 def read_file(path: Path, root: Path) -> Chapter:
     """Read one Markdown file; `root` is the folder its name is given from (docs/FILE.md)."""
     doc = path.relative_to(root).as_posix()
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        return Chapter(doc, [], errors=[f"{doc}: cannot be read: {e.strerror}"])
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:

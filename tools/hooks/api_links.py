@@ -17,7 +17,7 @@ def on_pre_build(config) -> None:
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
-    if not re.match(r"\d\d-", page.file.src_uri):
+    if not re.match(r"\d\d-", page.file.src_uri) or not LINKS:
         return markdown
     return api_links(markdown, f"docs/{page.file.src_uri}", LINKS)
 
