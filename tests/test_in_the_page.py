@@ -141,7 +141,9 @@ def test_every_run_button_gives_the_books_output(site, served, browser):
           + ", ".join(f"{where} {s:.1f} s" for s, where in timings[:5]))
     print("\n\n".join(problems))
     assert problems == []
-    assert ran > 50 and len(notes) == 6
+    assert ran > 50
+    optional = {"hypothesis", "numba", "numpy", "torch"}  # the test tools and the extras: nothing else is missing
+    assert all(set(note.split(": needs ")[1].split()) <= optional for note in notes), notes
 
 
 def test_a_training_and_an_example_each_get_their_own_output(served, browser):

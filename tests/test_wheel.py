@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import microgpt
+import microgpt.engines
 
 pytestmark = pytest.mark.slow  # a venv and a build: seconds, not milliseconds
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +68,8 @@ def test_the_wheel_is_named_and_described_as_published(installed):
     assert not any(n.startswith(("tests/", "docs/", "tools/")) for n in names)
     assert meta["Name"] == "microgpt-explained" and meta["Version"] == microgpt.__version__
     assert meta["License-Expression"] == "MIT"
-    assert sorted(meta.get_all("Provides-Extra")) == ["numpy", "torch"]  # no docs, test or dev extra
+    engines = [pip for _, pip in microgpt.engines.NEEDS.values()]  # each engine's library is an extra
+    assert sorted(meta.get_all("Provides-Extra")) == sorted([*engines, "torch"])  # no docs, test or dev extra
     assert all("extra ==" in r for r in meta.get_all("Requires-Dist"))  # no dependency outside the extras
     assert meta.get_all("Project-URL")
 
