@@ -17,7 +17,7 @@ from itertools import islice
 from pathlib import Path
 
 import pytest
-from helpers import UPSTREAM_SAMPLES, microgpt
+from helpers import UPSTREAM_SAMPLES, collector_eased, microgpt
 
 from microgpt import cli, engines, fast
 from microgpt.autograd import Value
@@ -308,7 +308,8 @@ def test_numba_step_is_the_numpy_engines_gradients():
 @pytest.fixture(scope="module")
 def plain_full(names_txt) -> dict:
     """The plain engine's reference run: 1000 steps on names.txt, seed 42, 20 names (minutes)."""
-    return run(train, sample, names_txt, Config(), 1000, samples=20)
+    with collector_eased():
+        return run(train, sample, names_txt, Config(), 1000, samples=20)
 
 
 @pytest.mark.slow
