@@ -79,6 +79,14 @@ def test_tool_refuses_bad_input_in_one_line(args, message):
     assert (done.returncode, done.stderr.strip()) == (2, message)
 
 
+def test_importing_the_bridge_imports_no_torch():
+    """The package stays stdlib-only: PyTorch comes in only when a function of microgpt.bridge runs."""
+    code = ("import sys, microgpt, microgpt.bridge, microgpt.gradcheck; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, "[]")
+
+
 def test_batch_pads_at_the_end_and_masks_the_padding(torch_module):
     from microgpt import bridge
 
@@ -113,7 +121,8 @@ def test_init_weights_have_gpts_names_shapes_and_spread(torch_module):
     config = Config(n_embd=32, n_head=4, n_layer=2)
     w = bridge.init_weights(config, 27, torch.Generator().manual_seed(0))
     model = GPT(config, 27, random.Random(0))
-    assert [(k, tuple(t.shape)) for k, t in w.items()] == [(k, (len(m), len(m[0]))) for k, m in model.state_dict.items()]
+    shapes = [(name, (len(m), len(m[0]))) for name, m in model.state_dict.items()]
+    assert [(name, tuple(t.shape)) for name, t in w.items()] == shapes
     weights = torch.cat([t.detach().flatten() for t in w.values()])
     assert abs(weights.std().item() - 0.08) < 0.002 and abs(weights.mean().item()) < 0.002
 
