@@ -56,24 +56,27 @@ def torch_weights(model: GPT) -> dict:
             for name, mat in model.state_dict.items()}
 
 
-def torch_logits(w: dict, config: Config, token_ids: list[int]):
+def torch_logits(w: dict, config: Config, token_ids):
     """GPT.__call__ at every position at once, on tensors: a causal mask in place of the KV cache."""
     import torch
 
     def rmsnorm(x):
         return x * (x.pow(2).mean(-1, keepdim=True) + 1e-5) ** -0.5
 
-    n, n_head, hd = len(token_ids), config.n_head, config.head_dim
-    x = rmsnorm(w["wte"][token_ids] + w["wpe"][:n])  # (n, n_embd): a row per position
-    causal = torch.ones(n, n, dtype=torch.bool).tril()  # row t is True at columns 0..t
+    # n ids give (n, vocab_size) logits; a (batch, n) tensor of ids gives (batch, n, vocab_size), since
+    # every operation below acts on the last one or two dimensions only
+    ids = torch.as_tensor(token_ids, device=w["wte"].device)
+    n, n_head, hd = ids.shape[-1], config.n_head, config.head_dim
+    x = rmsnorm(w["wte"][ids] + w["wpe"][:n])  # (n, n_embd): a row per position
+    causal = torch.ones(n, n, dtype=torch.bool, device=ids.device).tril()  # row t: True at columns 0..t
     for li in range(config.n_layer):
         x_residual = x
         x = rmsnorm(x)
         q, k, v = (x @ w[f"layer{li}.attn_w{c}"].T for c in "qkv")  # (n, n_embd) each
-        q, k, v = (t.view(n, n_head, hd).transpose(0, 1) for t in (q, k, v))  # (n_head, n, hd)
-        attn_logits = q @ k.transpose(1, 2) / hd**0.5  # (n_head, n, n): every query with every key
+        q, k, v = (t.unflatten(-1, (n_head, hd)).transpose(-3, -2) for t in (q, k, v))  # (n_head, n, hd)
+        attn_logits = q @ k.transpose(-2, -1) / hd**0.5  # (n_head, n, n): every query with every key
         attn_weights = attn_logits.masked_fill(~causal, float("-inf")).softmax(-1)  # later keys get 0
-        x = (attn_weights @ v).transpose(0, 1).reshape(n, config.n_embd)  # the heads side by side
+        x = (attn_weights @ v).transpose(-3, -2).flatten(-2)  # (n, n_embd): the heads side by side
         x = x @ w[f"layer{li}.attn_wo"].T + x_residual
         x_residual = x
         x = torch.relu(rmsnorm(x) @ w[f"layer{li}.mlp_fc1"].T) @ w[f"layer{li}.mlp_fc2"].T + x_residual

@@ -16,6 +16,7 @@ NOT_RESULTS = {
     "2.0", "100.0", "1,000",  # hyperparameters, temperatures, upstream's step count: set, not measured
     "50,257",  # GPT-2's vocabulary size
     "709.78",  # where math.exp overflows: a property of IEEE doubles
+    "1.92",  # makemore's test loss on names.txt, from its README (chapter 20 links it)
     "3.10", "3.11", "3.12", "3.13", "3.14",  # Python versions
 }
 QUOTED = {  # facts about other models, each quoted on its page from the paper linked beside it

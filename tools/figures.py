@@ -313,9 +313,42 @@ def engine_ladder() -> str:
     return plot(fig)
 
 
+def bridge_loss() -> str:
+    """Chapter 20's run in PyTorch: the loss of each batch, its running mean, the held-out and training loss."""
+    run = json.loads((DATA / "bridge-run.json").read_text("utf-8"))
+    micro = reference()
+    losses, window = run["losses"], 100
+    fig, ax = figure(7, 3.4)
+    steps = range(1, len(losses) + 1)
+    ax.plot(steps, losses, color=LIGHT, linewidth=0.5, label="loss of the step's batch")
+    ax.plot(steps, explore.running_mean(losses, window), color=ACCENT, linewidth=1.8,
+            label=f"mean of the last {window} steps")
+    evals = run["evals"]
+    ax.plot([e["step"] for e in evals], [e["val"] for e in evals], color="#ef6c00", marker="o", markersize=3,
+            linewidth=1.2, label=f"held-out names ({run['num_val']:,}), loss per token")
+    ax.plot([e["step"] for e in evals], [e["train"] for e in evals], color="#2e7d32", marker="s", markersize=3,
+            linewidth=1, linestyle="--", label=f"as many training names, loss per token")
+    ours = sum(micro["losses"][-50:]) / 50  # microgpt's last 50 steps: names it had not seen before either
+    ax.axhline(ours, color=INK, linestyle=":", linewidth=1)
+    ax.text(len(losses), ours + 0.03, f"microgpt after its {len(micro['losses']):,} steps: {ours:.2f}",
+            ha="right", va="bottom", color=INK, fontsize=9)
+    ax.axhline(run["uniform_loss"], color=INK, linestyle="--", linewidth=1)
+    ax.text(len(losses), run["uniform_loss"] + 0.03, f"$\\ln {run['vocab_size']}$ = {run['uniform_loss']:.2f}: "
+            "a uniform guess", ha="right", va="bottom", color=INK, fontsize=9)
+    ax.set_ylim(1.5, run["uniform_loss"] + 0.4)  # the first steps, far above, are cut off: the text gives them
+    ax.set_xlim(0, len(losses))
+    ax.set_xlabel(f"training step (a batch of {run['settings']['batch_size']} names each)")
+    ax.set_ylabel("loss (nats per token)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.82), frameon=False, fontsize=9)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return plot(fig)
+
+
 FIGURES = {"loss-curve.svg": loss_curve, "attention.svg": attention, "next-token.svg": next_token,
            "graph.svg": graph, "data-flow.svg": data_flow, "tokens.svg": tokens, "embeddings.svg": embeddings,
-           "valley.svg": valley, "progression.svg": progression, "engines-ladder.svg": engine_ladder}
+           "valley.svg": valley, "progression.svg": progression, "engines-ladder.svg": engine_ladder,
+           "bridge-loss.svg": bridge_loss}
 
 
 if __name__ == "__main__":
