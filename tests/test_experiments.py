@@ -179,6 +179,18 @@ def test_the_record_holds_the_tools_runs():
         assert run["num_params"] == len(GPT(config, 27, random.Random(0)).params)
 
 
+def test_the_first_run_is_upstreams_reference_run():
+    """The page says so: with a tenth held out, upstream's 1,000 steps take the same losses and names."""
+    reference = json.loads((ROOT / "docs" / "data" / "reference-run.json").read_text("utf-8"))
+    run = RECORD["runs"][0]
+    assert run["settings"] == experiments.BASE
+    assert run["last_loss"] == pytest.approx(reference["losses"][-1], abs=1e-9)  # numba: within 1e-12
+    for point in run["curve"]:
+        window = reference["losses"][point["step"] - 100:point["step"]]
+        assert point["train"] == pytest.approx(sum(window) / len(window), abs=1e-9)
+    assert run["samples"] == reference["samples"][:RECORD["samples"]]
+
+
 def test_the_commands_say_what_the_runs_are():
     for run in RECORD["runs"]:
         args = run["command"].split()
@@ -198,7 +210,9 @@ def test_the_page_shows_the_records_table():
     rows = hook.table(RECORD).splitlines()[2:]
     assert len(rows) == len(RECORD["runs"])
     for row, run in zip(rows, RECORD["runs"]):
-        assert f"`{run['command'].removeprefix(hook.prefix(RECORD))}`" in row
+        words = run["command"].removeprefix(hook.prefix(RECORD)).split()
+        shown = re.findall(r'<code style="white-space: nowrap">([^<]*)</code>', row)
+        assert shown == [f"{flag} {value}" for flag, value in zip(words[::2], words[1::2])]
         assert f"{run['val_loss']:.4f}" in row and f"{run['train_loss']:.4f}" in row
 
 

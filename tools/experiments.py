@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import sys
 import time
@@ -80,16 +78,12 @@ def run(names: str, settings: dict) -> dict:
 
 
 def machine() -> dict:
-    """What the seconds depend on: the Python, the system, the processor and the compiler's versions."""
-    import numba
-    import numpy
+    """What the seconds depend on: benchmarks/engines.py's description of the machine, and Numba's version."""
+    from benchmarks.engines import machine as described
 
-    python = f"{platform.python_implementation()} {platform.python_version()}"
-    cpu = platform.processor() or platform.machine()
-    return {"python": python, "system": f"{platform.system()} {platform.machine()}", "cpu": cpu,
-            "cores": os.cpu_count(), "numpy": numpy.__version__, "numba": numba.__version__,
-            "summary": f"{python} on {platform.system()} {platform.machine()} ({cpu}, {os.cpu_count()} cores), "
-                       f"Numba {numba.__version__}"}
+    about = described()
+    about["summary"] += f", Numba {about.get('numba', 'absent')}"
+    return about
 
 
 def warm_up(names: str) -> None:

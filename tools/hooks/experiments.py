@@ -25,12 +25,19 @@ def prefix(record: dict) -> str:
 
 def table(record: dict) -> str:
     """The Markdown table of the recorded runs."""
-    rows = ["| flags | params | train | val | gap | seconds | names |", "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    rows = ["| flags | params | train | val | gap | seconds | names |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     for r in record["runs"]:
-        flags = r["command"].removeprefix(prefix(record))
-        rows.append(f"| `{flags}` | {r['num_params']:,} | {r['train_loss']:.4f} | {r['val_loss']:.4f} | "
+        rows.append(f"| {flags(r['command'].removeprefix(prefix(record)))} | {r['num_params']:,} | {r['train_loss']:.4f} | {r['val_loss']:.4f} | "
                     f"{r['val_loss'] - r['train_loss']:+.4f} | {r['seconds']:.2f} | {', '.join(r['samples'])} |")
     return "\n".join(rows)
+
+
+def flags(text: str) -> str:
+    """Each flag with its value as code that does not wrap: a narrow cell breaks between flags only."""
+    words = text.split()
+    return " ".join(f'<code style="white-space: nowrap">{flag} {value}</code>'
+                    for flag, value in zip(words[::2], words[1::2]))
 
 
 def on_page_markdown(text: str, page, config, files) -> str:
