@@ -81,14 +81,16 @@ def steps_and_samples(stdout: str) -> tuple[list[str], list[str]]:
 
 def test_the_flag_changes_no_loss_and_no_sample(tmp_path):
     """A run shorter than the training set trains on the same documents, from the same weights."""
-    plain = microgpt("--steps", "12", *SMALL)
-    held = microgpt("--steps", "12", "--val-fraction", "0.1", *SMALL)
+    data = tmp_path / "names.txt"
+    data.write_text("\n".join(NAMES * 3) + "\n", "utf-8")  # 30 documents: 27 to train on, 3 held out
+    plain = microgpt("--data", str(data), "--steps", "12", *SMALL)
+    held = microgpt("--data", str(data), "--steps", "12", "--val-fraction", "0.1", *SMALL)
     assert plain.returncode == held.returncode == 0, held.stderr
     assert steps_and_samples(held.stdout) == steps_and_samples(plain.stdout)
     reports = [line for line in held.stdout.splitlines() if "val loss" in line]
     assert len(reports) == 12  # every tenth of 12 steps is every step
     assert re.fullmatch(r"step   12 /   12 \| val loss \d\.\d{4} \| train loss \d\.\d{4}", reports[-1])
-    assert "held out: 516 docs for validation, 4647 to train on" in held.stdout
+    assert "held out: 3 docs for validation, 27 to train on" in held.stdout
 
 
 def test_without_the_flag_nothing_of_it_runs():
