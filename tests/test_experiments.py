@@ -193,6 +193,23 @@ def test_the_first_run_is_upstreams_reference_run():
     assert run["samples"] == reference["samples"][:RECORD["samples"]]
 
 
+def test_what_the_page_says_of_the_numbers_holds():
+    """The chapter's words over the record's numbers: which way each comparison goes."""
+    runs = RECORD["runs"]
+    val = [run["val_loss"] for run in runs]
+    noise = max(abs(val[6] - val[0]), abs(val[13] - val[7]))  # block 32 against 16: only the draw differs
+    assert val[0] - val[7] > 10 * max(val[0] - v for v in val[1:7])  # steps matter most
+    assert val[2] > val[0] and val[9] > val[7]  # wider is worse
+    assert min(val[10], val[11]) >= val[7]  # depth no lower
+    assert val[5] > val[0] and val[12] > val[7]  # shorter context costs
+    for run in runs[:14]:  # seen names score lower; unseen training names like held-out ones
+        assert run["train_loss"] < run["val_loss"]
+        assert abs(run["unseen_loss"] - run["val_loss"]) < abs(run["train_loss"] - run["val_loss"]) + noise
+    overfit = [p["val"] for p in runs[14]["curve"]]
+    assert overfit.index(min(overfit)) == 0 and overfit[-1] > overfit[0]  # it turns after the first tenth
+    assert runs[15]["train_loss"] > runs[14]["train_loss"] and runs[15]["val_loss"] < runs[14]["val_loss"]
+
+
 def test_the_commands_say_what_the_runs_are():
     for run in RECORD["runs"]:
         args = run["command"].split()
