@@ -23,6 +23,8 @@ def check_flags(args: argparse.Namespace) -> None:
             raise UsageError(f"--{flag}: give a file name")
     if args.force and not args.save:
         raise UsageError("--force does nothing without --save")
+    if args.load and args.val_fraction is not None:
+        raise UsageError("--val-fraction holds out documents of a new run; it cannot be used with --load")
     if args.load:
         given = [name for name in SHAPE if getattr(args, name)]
         if given:

@@ -8,7 +8,7 @@ import os
 import random
 import sys
 
-from . import __version__, checkpoint, engines, interrupts, limits, program
+from . import __version__, checkpoint, engines, interrupts, limits, program, validation
 from .checks import ADAM, check_flags, check_model, make_config, use_engine
 from .datasets import DataError, read_docs
 from .faults import RunError, fit, numbers, save
@@ -47,6 +47,9 @@ def parser(prog: str | None = None) -> Parser:
     p.add_argument("--load", metavar="PATH",
                    help="start from a saved model: sample, or train on with --steps")
     p.add_argument("--quiet", action="store_true", help="print only the samples")
+    p.add_argument("--val-fraction", type=validation.held_fraction, metavar="F",
+                   help="hold out the last F of the shuffled documents, and report the mean loss on them "
+                   "at every tenth of training (default: none, as upstream)")
     p.add_argument("--engine", choices=engines.NAMES, default=engines.DEFAULT,
                    help="plain: the book's Value graph; fast: the same numbers to the last bit, in a "
                    "fraction of the time; numpy (arrays) and numba (compiled loops): faster still, losses "
@@ -86,7 +89,9 @@ def run(args: argparse.Namespace) -> int:
         config, rng = make_config(args), random.Random(seed)  # one stream: shuffle, initialise, sample
         docs = read_docs(args.data, rng)
         check_model(args, config, sorted(set("".join(docs))))
+        validation.check(args, docs)  # --val-fraction, chapter 19
         tokenizer, model = program.build(docs, config, rng, out.say)  # Run it's own steps
+    docs, train = validation.prepare(args, model, tokenizer, docs, train, out)  # --val-fraction, chapter 19
     steps = args.steps or (0 if args.load else 1000)
     if steps:
         adam = {name: getattr(args, name) for name in ADAM if getattr(args, name) is not None}

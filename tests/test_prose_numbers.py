@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NOT_RESULTS = {
     "0.08", "0.02", "0.01", "0.85", "0.99", "0.9", "0.999", "0.95", "0.5", "0.6", "1.0", "0.1", "0.001",
     "2.0", "100.0", "1,000",  # hyperparameters, temperatures, upstream's step count: set, not measured
+    "10,000",  # the longer step count of chapter 19's runs: set, not measured
     "50,257",  # GPT-2's vocabulary size
     "709.78",  # where math.exp overflows: a property of IEEE doubles
     "1.92",  # makemore's test loss on names.txt, from its README (chapter 20 links it)

@@ -345,10 +345,55 @@ def bridge_loss() -> str:
     return plot(fig)
 
 
+def experiments() -> dict:
+    return json.loads((DATA / "experiments-run.json").read_text("utf-8"))
+
+
+def experiment(settings: dict) -> dict:
+    """The recorded run of chapter 19 with these settings (the others upstream's)."""
+    record = experiments()
+    wanted = {**record["base"], **settings}
+    return next(run for run in record["runs"] if run["settings"] == wanted)
+
+
+def curves(ax, run: dict, color: str, label: str) -> None:
+    """A run's validation loss (solid) and mean training loss (dashed) at every tenth."""
+    steps = [point["step"] for point in run["curve"]]
+    ax.plot(steps, [point["val"] for point in run["curve"]], color=color, linewidth=2.2, marker="o",
+            markersize=4, label=f"{label}: validation")
+    ax.plot(steps, [point["train"] for point in run["curve"]], color=color, linewidth=1.4, linestyle="--",
+            label=f"{label}: training")
+
+
+def two_widths(settings: dict) -> str:
+    """Chapter 19's curves of the runs with these settings at widths 16 and 64."""
+    fig, ax = figure(5.2, 3.9)
+    curves(ax, experiment(settings), ACCENT, "width 16")
+    curves(ax, experiment({**settings, "n_embd": 64}), "#ef6c00", "width 64")
+    ax.set_xlabel("training step", fontsize=12)
+    ax.set_ylabel("loss (nats)", fontsize=12)
+    ax.tick_params(labelsize=11)
+    ax.legend(frameon=False, fontsize=11)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return plot(fig)
+
+
+def experiment_curves() -> str:
+    """Chapter 19: training against validation loss over 10,000 steps, 10% of the names held out."""
+    return two_widths({"steps": 10000})
+
+
+def experiment_overfit() -> str:
+    """Chapter 19: the same, with 99% of the names held out: the rest is seen 31 times."""
+    return two_widths({"steps": 10000, "val_fraction": 0.99})
+
+
 FIGURES = {"loss-curve.svg": loss_curve, "attention.svg": attention, "next-token.svg": next_token,
            "graph.svg": graph, "data-flow.svg": data_flow, "tokens.svg": tokens, "embeddings.svg": embeddings,
            "valley.svg": valley, "progression.svg": progression, "engines-ladder.svg": engine_ladder,
-           "bridge-loss.svg": bridge_loss}
+           "bridge-loss.svg": bridge_loss,
+           "experiments-curves.svg": experiment_curves, "experiments-overfit.svg": experiment_overfit}
 
 
 if __name__ == "__main__":

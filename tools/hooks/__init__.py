@@ -20,6 +20,7 @@ JOBS = [
     "figures",  # the figures of tools/figures.py, drawn at every build
     "macros",  # {{ expression }} in prose, filled in from the recorded runs
     "progression",  # the progression's downloads, diffs between steps, sweep tables, microgpt.py annotated
+    "experiments",  # chapter 19's table of runs, from docs/data/experiments-run.json
     "output_blocks",  # no copy button on the output shown under an example
     "api_page",  # the API reference, one entry per public name of the package
     "api_links",  # the first mention of a public name in a chapter links to its entry
