@@ -2,11 +2,13 @@
 
 import shutil
 import subprocess
+from types import SimpleNamespace
 
 import pytest
 
 from tools import hooks, tangle
 from tools.hooks import check
+from tools.hooks.page_blocks import command
 
 CHAPTER = '# A\n\n```python title="microgpt/a.py"\nx = {}\n```\n'
 
@@ -70,3 +72,10 @@ def test_mkdocs_build_warns_of_any_drift(tmp_path, monkeypatch, caplog):
     assert [(r.levelname, r.name) for r in caplog.records] == [("WARNING", "mkdocs.hooks.check")]
     assert caplog.records[0].message.startswith("microgpt/a.py is not what the chapters tangle to")
     assert a.read_text().endswith("y = 2\n")
+
+
+def test_the_local_command_for_an_example_runs_the_slow_ones_too_where_a_page_has_them():
+    plain = SimpleNamespace(file=SimpleNamespace(src_uri="14-x.md"), markdown="text")
+    slow = SimpleNamespace(file=SimpleNamespace(src_uri="20-y.md"), markdown="<!--pytest.mark.slow-->\n```python")
+    assert command(["torch"], plain) == "pip install -e '.[torch]' && pytest docs/14-x.md"
+    assert command(["torch"], slow) == "pip install -e '.[torch]' && pytest -m '' docs/20-y.md"

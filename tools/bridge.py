@@ -23,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+from microgpt import validation
 from microgpt.data import load_docs
 from microgpt.model import Config
 from microgpt.tokenizer import Tokenizer
@@ -40,10 +41,9 @@ def config(settings: dict) -> Config:
 
 
 def split(names: str, settings: dict) -> tuple[list[str], list[str], Tokenizer]:
-    """The names shuffled with the seed, as microgpt does; the last val_fraction held out."""
+    """The names shuffled with the seed, as microgpt does; the last val_fraction held out, as --val-fraction does."""
     docs = load_docs(names, random.Random(settings["seed"]))
-    n_val = int(len(docs) * settings["val_fraction"])
-    return docs[:-n_val], docs[-n_val:], Tokenizer(docs)
+    return (*validation.split(docs, settings["val_fraction"]), Tokenizer(docs))
 
 
 def start(names: str, settings: dict):

@@ -113,7 +113,8 @@ def needs(code: str) -> list[str]:
 def command(missing: list[str], page) -> str:
     """The local commands that run the examples of this chapter, extras included."""
     extras = ",".join(sorted({EXTRAS.get(m, m) for m in missing}))
-    return f"pip install -e '.[{extras}]' && pytest docs/{page.file.src_uri}"
+    every = " -m ''" if "<!--pytest.mark.slow-->" in (page.markdown or "") else ""  # the slow examples too
+    return f"pip install -e '.[{extras}]' && pytest{every} docs/{page.file.src_uri}"
 
 
 def code_text(block: str) -> str:
