@@ -63,9 +63,9 @@ def ones(n: int) -> np.ndarray:
 
 
 @cache
-def mean_column(d: int) -> np.ndarray:
-    """A (d, 1) column of 1 / d: z @ mean_column(d) is each row's mean, as a column."""
-    return np.full((d, 1), d**-1)
+def means(d: int) -> np.ndarray:
+    """A d by d matrix of 1 / d: z @ means(d) puts each row's mean in every column of that row."""
+    return np.full((d, d), d**-1)
 
 
 @cache
@@ -86,14 +86,14 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 
 def rmsnorm(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row over its root mean square; also the scales, which the backward pass needs."""
-    scale = ((x * x).dot(mean_column(x.shape[1])) + 1e-5) ** -0.5
-    return x * scale, scale
+    """Each row over its root mean square; also the root mean squares, which the backward pass needs."""
+    rms = np.sqrt((x * x).dot(means(x.shape[1])) + 1e-5)  # in every column: no column to stretch
+    return x / rms, rms
 
 
-def rmsnorm_backward(dy: np.ndarray, y: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """The gradient of rmsnorm's input, from that of its output y: s (g - y mean(g y))."""
-    return scale * (dy - y * (dy * y).dot(mean_column(y.shape[1])))
+def rmsnorm_backward(dy: np.ndarray, y: np.ndarray, rms: np.ndarray) -> np.ndarray:
+    """The gradient of rmsnorm's input, from that of its output y: s (g - y mean(g y)), s = 1 / rms."""
+    return (dy - y * (dy * y).dot(means(y.shape[1]))) / rms
 
 
 def attention(x: np.ndarray, w: tuple, n_head: int) -> tuple[np.ndarray, tuple]:
@@ -147,8 +147,8 @@ def forward(weights: Weights, ids: list[int] | np.ndarray,
             config: Config) -> tuple[np.ndarray, list]:
     """The logits at every position of ids, (n, vocab_size), and what the backward pass needs."""
     inputs = weights.inputs[weights.offsets[:len(ids)] + ids]  # a row of wte and one of wpe each
-    x, scale = rmsnorm(inputs.dot(weights.w["emb"]))
-    saved = [(inputs, x, scale)]
+    x, rms = rmsnorm(inputs.dot(weights.w["emb"]))
+    saved = [(inputs, x, rms)]
     for layer in weights.layers:
         xa, sa = rmsnorm(x)
         y, a = attention(xa, layer, config.n_head)
@@ -181,8 +181,8 @@ def loss_and_grads(weights: Weights, tokens: list[int], config: Config) -> float
         layer, grads = weights.layers[li], weights.layer_grads[li]
         dx += rmsnorm_backward(mlp_backward(dx, xm, layer, grads, m), xm, sm)  # += : the residual
         dx += rmsnorm_backward(attention_backward(dx, xa, layer, grads, config.n_head, a), xa, sa)
-    inputs, x, scale = saved[0]
-    inputs.T.dot(rmsnorm_backward(dx, x, scale), out=g["emb"])  # a row used twice gets both; unused, 0
+    inputs, x, rms = saved[0]
+    inputs.T.dot(rmsnorm_backward(dx, x, rms), out=g["emb"])  # a row used twice gets both; unused, 0
     return float(loss)
 
 
