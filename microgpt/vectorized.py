@@ -13,14 +13,14 @@ from .model import GPT, Config
 from .optim import Adam
 from .tokenizer import Tokenizer
 
-
 class Weights:
     """A model's weights as one float64 array, each matrix a view of a slice; the same for gradients."""
 
     def __init__(self, model: GPT) -> None:
         self.model = model
         self.flat = np.array([p.data for p in model.params])  # model.params is the state_dict, flat
-        self.grad = np.zeros_like(self.flat)
+        self.grads = np.zeros((2, len(self.flat)))  # the gradients, and a row for Adam's squares of them
+        self.grad = self.grads[0]
         self.w, self.g = {}, {}
         start = 0
         for name, mat in model.state_dict.items():
@@ -36,6 +36,13 @@ class Weights:
         layers = range(model.config.n_layer)
         self.layers = [tuple(self.w[f"layer{li}.{m}"] for m in names) for li in layers]
         self.layer_grads = [tuple(self.g[f"layer{li}.{m}"] for m in names) for li in layers]
+        (vocab, d), block = self.w["wte"].shape, len(self.w["wpe"])
+        rows = (vocab + block) * d  # wte and wpe follow each other too: one matrix of their rows
+        self.w["emb"], self.g["emb"] = self.flat[:rows].reshape(-1, d), self.grad[:rows].reshape(-1, d)
+        self.onehot = np.eye(vocab)  # row t: token t as a one-hot vector
+        # row p vocab + t: 1 in wte's row t and in wpe's row p, so that row @ emb is wte[t] + wpe[p]
+        self.inputs = np.hstack((np.tile(self.onehot, (block, 1)), np.repeat(np.eye(block), vocab, 0)))
+        self.offsets = np.arange(block) * vocab
 
     def write_back(self) -> None:
         """Copy the weights back into the model's Values."""
@@ -44,79 +51,104 @@ class Weights:
 
 
 @cache
-def causal_mask(n: int) -> np.ndarray:
-    """-inf where a query would see a later position, 0 elsewhere."""
-    return np.triu(np.full((n, n), -np.inf), 1)
+def causal_mask(n: int, n_head: int) -> np.ndarray:
+    """-inf where a query would see a later position, 0 elsewhere: a row for each query and head."""
+    return np.repeat(np.triu(np.full((n, n), -np.inf), 1), n_head, axis=0)
+
+
+@cache
+def ones(n: int) -> np.ndarray:
+    """An n by n matrix of ones: z @ ones(n) puts each row's sum in every column of that row."""
+    return np.ones((n, n))
+
+
+@cache
+def means(d: int) -> np.ndarray:
+    """A d by d matrix of 1 / d: z @ means(d) puts each row's mean in every column of that row."""
+    return np.full((d, d), d**-1)
+
+
+@cache
+def heads(n_head: int, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """sel, (n_head d, d), row h d + c a unit vector if column c is in head h; sel.T / sqrt(head_dim)."""
+    sel, hd = np.zeros((n_head, d, d)), d // n_head
+    for h in range(n_head):
+        sel[h, h * hd:(h + 1) * hd, h * hd:(h + 1) * hd] = np.eye(hd)
+    sel = sel.reshape(n_head * d, d)
+    return sel, sel.T * (hd**0.5) ** -1
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
     """softmax along the last axis."""
     e = np.exp(z - np.maximum.reduce(z, -1, keepdims=True))
-    e /= np.add.reduce(e, -1, keepdims=True)
+    e /= e.dot(ones(z.shape[-1]))  # the sums by a product: one call, and no reduction along an axis
     return e
 
 
 def rmsnorm(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row over its root mean square; also the scales, which the backward pass needs."""
-    scale = (np.vecdot(x, x)[:, None] * x.shape[1] ** -1 + 1e-5) ** -0.5  # vecdot: x * x summed, one call
-    return x * scale, scale
+    """Each row over its root mean square; also the root mean squares, which the backward pass needs."""
+    rms = np.sqrt((x * x).dot(means(x.shape[1])) + 1e-5)  # in every column: no column to stretch
+    return x / rms, rms
 
 
-def rmsnorm_backward(dy: np.ndarray, y: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """The gradient of rmsnorm's input, from that of its output y: s (g - y mean(g y))."""
-    return scale * (dy - y * (np.vecdot(dy, y)[:, None] * y.shape[1] ** -1))
+def rmsnorm_backward(dy: np.ndarray, y: np.ndarray, rms: np.ndarray) -> np.ndarray:
+    """The gradient of rmsnorm's input, from that of its output y: s (g - y mean(g y)), s = 1 / rms."""
+    return (dy - y * (dy * y).dot(means(y.shape[1]))) / rms
 
 
 def attention(x: np.ndarray, w: tuple, n_head: int) -> tuple[np.ndarray, tuple]:
-    """Causal self-attention for all n positions and all heads at once; w is the layer's matrices."""
+    """Causal self-attention for all n positions and all heads at once, each product one 2-d matmul."""
     n, d = x.shape
-    hd = d // n_head
-    q, k, v = (x @ w[0].T).reshape(n, 3, n_head, hd).transpose(1, 2, 0, 3)  # (n_head, n, hd) each
-    att = softmax(q @ k.transpose(0, 2, 1) * (hd**0.5) ** -1 + causal_mask(n))  # (n_head, n, n)
-    out = (att @ v).transpose(1, 0, 2).reshape(n, -1)  # the heads side by side again: (n, d)
-    return out @ w[1].T, (q, k, v, att, out)
+    sel, spread = heads(n_head, d)
+    qkv = x.dot(w[0].T)
+    k, v = qkv[:, d:2 * d], qkv[:, 2 * d:]
+    # each query n_head times, copy h scaled and zero outside head h's columns: rows (position, head)
+    qh = qkv[:, :d].dot(spread).reshape(n * n_head, d)
+    att = softmax(qh.dot(k.T) + causal_mask(n, n_head))  # (n n_head, n): query i's head h over keys j
+    mixed = att.dot(v).reshape(n, n_head * d)  # each head's mix of all the values' columns
+    out = mixed.dot(sel)  # column c from its own head's mix: the heads side by side
+    return out.dot(w[1].T), (qkv, qh, att, out)
 
 
 def attention_backward(dy: np.ndarray, x: np.ndarray, w: tuple, g: tuple, n_head: int,
                        saved: tuple) -> np.ndarray:
     """The gradients of attention's weights (written into g) and of its input x."""
-    q, k, v, att, out = saved
+    qkv, qh, att, out = saved
     n, d = x.shape
-    hd = d // n_head
-    np.matmul(dy.T, out, out=g[1])  # a layer's matrices are used once a step: write, not add
-    dout = (dy @ w[1]).reshape(n, n_head, hd).transpose(1, 0, 2)
-    datt = dout @ v.transpose(0, 2, 1)
-    ds = att * (datt - np.vecdot(datt, att)[..., None]) * (hd**0.5) ** -1  # softmax's backward
-    dqkv = np.empty((3, n_head, n, hd))
-    np.matmul(ds, k, out=dqkv[0])
-    np.matmul(ds.transpose(0, 2, 1), q, out=dqkv[1])
-    np.matmul(att.transpose(0, 2, 1), dout, out=dqkv[2])
-    dqkv = dqkv.transpose(2, 0, 1, 3).reshape(n, -1)
-    np.matmul(dqkv.T, x, out=g[0])
-    return dqkv @ w[0]
+    sel, spread = heads(n_head, d)
+    k, v = qkv[:, d:2 * d], qkv[:, 2 * d:]
+    dy.T.dot(out, out=g[1])  # a layer's matrices are used once a step: write, not add
+    dmixed = dy.dot(w[1]).dot(sel.T).reshape(n * n_head, d)
+    datt = dmixed.dot(v.T)
+    ds = (datt - (datt * att).dot(ones(n))) * att  # softmax's backward
+    dq = ds.dot(k).reshape(n, n_head * d).dot(spread.T)
+    dqkv = np.concatenate((dq, ds.T.dot(qh), att.T.dot(dmixed)), 1)
+    dqkv.T.dot(x, out=g[0])
+    return dqkv.dot(w[0])
 
 
 def mlp(x: np.ndarray, w: tuple) -> tuple[np.ndarray, tuple]:
     """The MLP: widen, ReLU, project back."""
-    h = x @ w[2].T
+    h = x.dot(w[2].T)
     r = np.maximum(h, 0)
-    return r @ w[3].T, (h, r)
+    return r.dot(w[3].T), (h, r)
 
 
 def mlp_backward(dy: np.ndarray, x: np.ndarray, w: tuple, g: tuple, saved: tuple) -> np.ndarray:
     """The gradients of the MLP's weights (written into g) and of its input x."""
     h, r = saved
-    np.matmul(dy.T, r, out=g[3])
-    dh = (dy @ w[3]) * (h > 0)
-    np.matmul(dh.T, x, out=g[2])
-    return dh @ w[2]
+    dy.T.dot(r, out=g[3])
+    dh = dy.dot(w[3]) * (h > 0)
+    dh.T.dot(x, out=g[2])
+    return dh.dot(w[2])
 
 
-def forward(weights: Weights, ids: list[int], config: Config) -> tuple[np.ndarray, list]:
+def forward(weights: Weights, ids: list[int] | np.ndarray,
+            config: Config) -> tuple[np.ndarray, list]:
     """The logits at every position of ids, (n, vocab_size), and what the backward pass needs."""
-    w = weights.w
-    x, scale = rmsnorm(w["wte"][ids] + w["wpe"][:len(ids)])
-    saved = [(x, scale)]
+    inputs = weights.inputs[weights.offsets[:len(ids)] + ids]  # a row of wte and one of wpe each
+    x, rms = rmsnorm(inputs.dot(weights.w["emb"]))
+    saved = [(inputs, x, rms)]
     for layer in weights.layers:
         xa, sa = rmsnorm(x)
         y, a = attention(xa, layer, config.n_head)
@@ -126,35 +158,31 @@ def forward(weights: Weights, ids: list[int], config: Config) -> tuple[np.ndarra
         x = x + y
         saved.append((xa, sa, a, xm, sm, m))
     saved.append(x)
-    return x @ w["lm_head"].T, saved
+    return x.dot(weights.w["lm_head"].T), saved
 
 
 def loss_and_grads(weights: Weights, tokens: list[int], config: Config) -> float:
     """The mean cross-entropy of the document; its gradients, in weights.grad."""
     n = min(config.block_size, len(tokens) - 1)
-    ids, targets = tokens[:n], tokens[1:n + 1]
-    logits, saved = forward(weights, ids, config)
+    ids = np.array(tokens[:n + 1])
+    logits, saved = forward(weights, ids[:n], config)
     probs = softmax(logits)
-    rows = np.arange(n)
-    loss = -np.add.reduce(np.log(probs[rows, targets])) / n
+    targets = weights.onehot[ids[1:]]
+    loss = -np.add.reduce(np.log(np.vecdot(probs, targets))) / n
     w, g = weights.w, weights.g
     dlogits = probs  # softmax and cross-entropy together: (p - 1 at the target) / n
-    dlogits[rows, targets] -= 1
+    dlogits -= targets
     dlogits *= 1 / n
     x = saved.pop()
-    np.matmul(dlogits.T, x, out=g["lm_head"])
-    dx = dlogits @ w["lm_head"]
+    dlogits.T.dot(x, out=g["lm_head"])
+    dx = dlogits.dot(w["lm_head"])
     for li in reversed(range(config.n_layer)):  # the layers backwards, each block backwards
         xa, sa, a, xm, sm, m = saved[li + 1]
         layer, grads = weights.layers[li], weights.layer_grads[li]
         dx += rmsnorm_backward(mlp_backward(dx, xm, layer, grads, m), xm, sm)  # += : the residual
         dx += rmsnorm_backward(attention_backward(dx, xa, layer, grads, config.n_head, a), xa, sa)
-    x, scale = saved[0]
-    dx = rmsnorm_backward(dx, x, scale)
-    g["wte"].fill(0)  # the embeddings' rows are gradients only where a token or position was used
-    np.add.at(g["wte"], ids, dx)  # a token used twice gets both rows
-    g["wpe"].fill(0)
-    g["wpe"][:n] = dx
+    inputs, x, rms = saved[0]
+    inputs.T.dot(rmsnorm_backward(dx, x, rms), out=g["emb"])  # a row used twice gets both; unused, 0
     return float(loss)
 
 
@@ -162,28 +190,30 @@ def train(model: GPT, tokenizer: Tokenizer, docs: list[str], optimizer: Adam,
           num_steps: int) -> Iterator[float]:
     """train.train on arrays; the model's Values get the weights back when the generator ends."""
     weights, o = Weights(model), optimizer
-    m, v = np.array(o.m), np.array(o.v)
-    g, update = weights.grad, np.empty_like(m)  # update: a buffer, so that Adam allocates nothing
+    b1, b2 = o.beta1, o.beta2
+    # m / (1 - b1) and v / (1 - b2), in one array: each step scales both, then adds g and g ** 2
+    moments = np.array([o.m, o.v]) * [[(1 - b1) ** -1], [(1 - b2) ** -1]]
+    betas, grads = np.array([[b1], [b2]]), weights.grads
+    m, v = moments
+    update = np.empty_like(m)  # a buffer, so that Adam allocates nothing
     try:
         for step in range(num_steps):
             tokens = [tokenizer.bos] + tokenizer.encode(docs[step % len(docs)]) + [tokenizer.bos]
             loss = loss_and_grads(weights, tokens, model.config)
-            m *= o.beta1
-            m += np.multiply(g, 1 - o.beta1, out=update)
-            v *= o.beta2
-            np.multiply(g, g, out=update)
-            update *= 1 - o.beta2
-            v += update
-            np.divide(v, 1 - o.beta2 ** (step + 1), out=update)  # v_hat
-            np.sqrt(update, out=update)
-            update += o.eps
+            np.square(grads[0], out=grads[1])
+            moments *= betas
+            moments += grads
+            # lr_t m_hat / (sqrt(v_hat) + eps) is a m / (sqrt(v) + e), with a and e numbers of this step
+            c = ((1 - b2) * (1 - b2 ** (step + 1)) ** -1) ** 0.5
+            np.sqrt(v, out=update)
+            update += o.eps * c**-1
             np.divide(m, update, out=update)
-            update *= o.lr * (1 - step / num_steps) / (1 - o.beta1 ** (step + 1))  # lr_t and m_hat's scale
+            update *= o.lr * (1 - step / num_steps) * (1 - b1) * (1 - b1 ** (step + 1)) ** -1 * c**-1
             weights.flat -= update
             yield loss
     finally:  # at the end, or when the caller stops early (Ctrl-C): the model is up to date
         weights.write_back()
-        o.m[:], o.v[:] = m.tolist(), v.tolist()
+        o.m[:], o.v[:] = (m * (1 - b1)).tolist(), (v * (1 - b2)).tolist()
 
 
 def sample(model: GPT, tokenizer: Tokenizer, rng: random.Random, temperature: float = 0.5,
