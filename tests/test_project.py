@@ -39,7 +39,13 @@ def test_ci_runs_the_readmes_test_command_then_the_slow_set_and_the_site():
     check = [i for i, line in enumerate(ci) if re.fullmatch(r"(\w+=\S+ )*\./check", line)]
     assert len(check) == 1, ci
     assert "MICROGPT_EXTRAS=torch,numpy" in ci[check[0]]  # the extras' tests run in CI
-    assert check[0] < ci.index("pytest -m slow") < ci.index("mkdocs build --strict")
+    lines = (ROOT / ".ci" / "run").read_text("utf-8").splitlines()
+    slow = [i for i, line in enumerate(lines) if line.startswith("pytest -m slow")]
+    # the slow set in two halves: the browser's files, and all but those files; both must pass
+    assert [lines[i].split(" >")[0].split(" ||")[0] for i in slow] == [
+        'pytest -m slow "${browser[@]}"', 'pytest -m slow "${browser[@]/#/--ignore=}"']
+    assert 'wait "$in_the_browser" || status=$?' in lines and '[ "$status" = 0 ] || exit "$status"' in lines
+    assert check[0] < slow[0] < slow[1] < ci.index("mkdocs build --strict")
 
 
 def test_running_check_again_installs_nothing():
