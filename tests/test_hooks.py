@@ -74,8 +74,10 @@ def test_mkdocs_build_warns_of_any_drift(tmp_path, monkeypatch, caplog):
     assert a.read_text().endswith("y = 2\n")
 
 
-def test_the_local_command_for_an_example_runs_the_slow_ones_too_where_a_page_has_them():
+def test_the_local_command_for_an_example_is_the_readmes_with_its_extras():
     plain = SimpleNamespace(file=SimpleNamespace(src_uri="14-x.md"), markdown="text")
     slow = SimpleNamespace(file=SimpleNamespace(src_uri="20-y.md"), markdown="<!--pytest.mark.slow-->\n```python")
-    assert command(["torch"], plain) == "pip install -e '.[torch]' && pytest docs/14-x.md"
-    assert command(["torch"], slow) == "pip install -e '.[torch]' && pytest -m '' docs/20-y.md"
+    assert command(["torch"], plain) == "MICROGPT_EXTRAS=torch ./check docs/14-x.md"
+    assert command(["torch"], slow) == "MICROGPT_EXTRAS=torch ./check -m '' docs/20-y.md"
+    assert command(["numba", "numpy"], plain) == "MICROGPT_EXTRAS=numba,numpy ./check docs/14-x.md"
+    assert command(["hypothesis"], plain) == "./check docs/14-x.md"  # a test tool: ./check installs it

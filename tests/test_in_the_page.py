@@ -86,7 +86,7 @@ def examples(page) -> list[dict]:
         let next = b.nextElementSibling;
         while (next && (next.matches('.run-bar, .run-output, .run-needs'))) next = next.nextElementSibling;
         const shown = next && next.matches('.language-text.no-copy') ? next.innerText : null;
-        const note = b.nextElementSibling?.matches('.run-needs') ? b.nextElementSibling.innerText : null;
+        const note = b.nextElementSibling?.matches('.run-needs') ? b.nextElementSibling.textContent : null;
         const version = next && next.nextElementSibling && next.nextElementSibling.matches('.python-note');
         return {runnable: b.dataset.runnable, needs: b.dataset.needs || null, note, shown, version,
                 code: b.querySelector('code').innerText};
@@ -106,7 +106,7 @@ def test_every_run_button_gives_the_books_output(site, served, browser):
                 continue
             if block["runnable"] == "no":
                 notes.append(f"{path}: needs {block['needs']}")
-                assert block["needs"] and re.search(r"pytest (-m '' )?docs/", block["note"]) and "pip install" in block["note"], block
+                assert block["needs"] and re.search(r"\./check (-m '' )?docs/", block["note"]), block
                 continue
             assert block["runnable"] == "yes", (path, block["code"][:80])
             bar, output = bars.nth(k), page.locator(".example-output").nth(k)

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PYODIDE = ROOT / "node_modules" / "pyodide"
 PACKAGE = "microgpt"
-EXTRAS = {"torch": "torch", "numpy": "numpy", "hypothesis": "test"}  # module -> pyproject extra
+EXTRAS = {"torch": "torch", "numpy": "numpy", "numba": "numba"}  # module -> the extra that installs it
 VERSION_MARKER = "<!-- output depends on the Python version -->"
 BLOCK = re.compile(r'<div class="language-python highlight">(?!<span class="filename">)<pre>.*?</pre></div>', re.S)
 OUTPUT = re.compile(r'<div class="language-text no-copy highlight">.*?</pre></div>', re.S)
@@ -114,10 +114,11 @@ def needs(code: str) -> list[str]:
 
 
 def command(missing: list[str], page) -> str:
-    """The local commands that run the examples of this chapter, extras included."""
-    extras = ",".join(sorted({EXTRAS.get(m, m) for m in missing}))
+    """The README's set-up-and-test command, with the extras these examples need, run on this chapter.
+    (./check installs the test tools, hypothesis and pytest-codeblocks among them, and the extras asked for.)"""
+    extras = ",".join(sorted({EXTRAS[m] for m in missing if m in EXTRAS}))
     every = " -m ''" if "<!--pytest.mark.slow-->" in (page.markdown or "") else ""  # the slow examples too
-    return f"pip install -e '.[{extras}]' && pytest{every} docs/{page.file.src_uri}"
+    return f"{f'MICROGPT_EXTRAS={extras} ' if extras else ''}./check{every} docs/{page.file.src_uri}"
 
 
 def code_text(block: str) -> str:
