@@ -87,6 +87,7 @@ def test_importing_the_bridge_imports_no_torch():
     assert (done.returncode, done.stdout.strip()) == (0, "[]")
 
 
+@pytest.mark.slow  # importing torch alone takes about two seconds
 def test_batch_pads_at_the_end_and_masks_the_padding(torch_module):
     from microgpt import bridge
 
@@ -99,6 +100,7 @@ def test_batch_pads_at_the_end_and_masks_the_padding(torch_module):
     assert (targets != bridge.PAD).sum() == 4 + 8
 
 
+@pytest.mark.slow  # importing torch alone takes about two seconds
 def test_padding_changes_no_real_position(torch_module):
     from microgpt import bridge
     from microgpt.gradcheck import torch_logits, torch_weights
@@ -115,6 +117,7 @@ def test_padding_changes_no_real_position(torch_module):
         assert (front - alone).abs().max() < 1e-14
 
 
+@pytest.mark.slow  # importing torch alone takes about two seconds
 def test_init_weights_have_gpts_names_shapes_and_spread(torch_module):
     from microgpt import bridge
 

@@ -28,6 +28,12 @@ REFERENCE = json.loads((ROOT / "docs" / "data" / "reference-run.json").read_text
 STEPS = progression.step_files()
 
 
+def as_python_runs_it(program: Path, *args: str) -> str:
+    """Code for python -c that runs `python PROGRAM ARGS...` as Python does, with the collector eased (helpers.py)."""
+    return (f"{GC_EASED}; import runpy, sys; sys.argv = {[str(program), *args]!r}; "
+            f"runpy.run_path({str(program)!r}, run_name='__main__')")
+
+
 def log_of(lines: list[str]) -> dict:
     """A printed log as a record, as the recorder parses it (timing aside)."""
     return progression.parse(lines, [0.0] * len(lines), "")
@@ -43,8 +49,8 @@ def test_each_step_runs_on_a_tiny_file(name, tmp_path):
     """Two steps on four names: the sizes, two losses, 20 names, exit status 0."""
     data = tmp_path / "tiny.txt"
     data.write_text("ava\nbob\nanna\neve\n", "utf-8")
-    done = subprocess.run([sys.executable, str(STEPS[name]), str(data), "--steps", "2"], capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", as_python_runs_it(STEPS[name], str(data), "--steps", "2")],
+                          capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     got = log_of(done.stdout.splitlines())
     assert (got["num_docs"], got["vocab_size"]) == (4, 7)
@@ -121,10 +127,12 @@ def test_a_sweep_run_starts_as_recorded(names_txt):
 
 @pytest.mark.needs_names
 def test_microgpt_py_beside_input_txt_prints_upstreams_first_20_losses(names_txt, tmp_path):
-    """python microgpt.py in a folder holding input.txt, as upstream is run: its first 23 lines."""
+    """python microgpt.py in a folder holding input.txt, as upstream is run: its first 23 lines (with the
+    collector eased; the slow test runs the very command for all of its lines)."""
     (tmp_path / "input.txt").write_bytes(names_txt.read_bytes())
-    proc = subprocess.Popen([sys.executable, str(STEPS["step6"])], cwd=tmp_path, stdout=subprocess.PIPE,
-                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})  # each line as it is printed
+    proc = subprocess.Popen([sys.executable, "-c", as_python_runs_it(STEPS["step6"])], cwd=tmp_path,
+                            stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})  # each line as it is printed
     try:
         lines = [proc.stdout.readline().rstrip("\n") for _ in range(23)]
     finally:
@@ -256,9 +264,7 @@ def test_microgpt_py_whole_run_is_upstreams_and_the_records(names_txt, tmp_path)
     """python microgpt.py beside input.txt, all 1000 steps: upstream's log byte for byte (its step lines end
     in a carriage return), every loss and name of the reference run."""
     (tmp_path / "input.txt").write_bytes(names_txt.read_bytes())
-    program = str(STEPS["step6"])  # run as `python microgpt.py` runs it, with the collector eased (helpers.py)
-    run_it = f"{GC_EASED}; import runpy, sys; sys.argv = [{program!r}]; runpy.run_path({program!r}, run_name='__main__')"
-    done = subprocess.run([sys.executable, "-c", run_it], cwd=tmp_path, capture_output=True, timeout=3600)
+    done = subprocess.run([sys.executable, str(STEPS["step6"])], cwd=tmp_path, capture_output=True, timeout=3600)
     assert done.returncode == 0, done.stderr
     upstream = (f"num docs: {REFERENCE['num_docs']}\nvocab size: {REFERENCE['vocab_size']}\n"
                 f"num params: {REFERENCE['num_params']}\n"
