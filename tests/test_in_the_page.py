@@ -85,7 +85,7 @@ def examples(page) -> list[dict]:
       .map((b, i) => {
         let next = b.nextElementSibling;
         while (next && (next.matches('.run-bar, .run-output, .run-needs'))) next = next.nextElementSibling;
-        const shown = next && next.matches('.language-text.no-copy') ? next.innerText : null;
+        const shown = next && next.matches('.language-text.no-copy') ? next.textContent : null;
         const note = b.nextElementSibling?.matches('.run-needs') ? b.nextElementSibling.textContent : null;
         const version = next && next.nextElementSibling && next.nextElementSibling.matches('.python-note');
         return {runnable: b.dataset.runnable, needs: b.dataset.needs || null, note, shown, version,
