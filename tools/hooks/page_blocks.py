@@ -22,10 +22,12 @@ import zipfile
 from functools import cache
 from pathlib import Path
 
+from microgpt import engines
+
 ROOT = Path(__file__).resolve().parents[2]
 PYODIDE = ROOT / "node_modules" / "pyodide"
 PACKAGE = "microgpt"
-EXTRAS = {"torch": "torch", "numpy": "numpy", "numba": "numba"}  # module -> the extra that installs it
+EXTRAS = {"torch": "torch", **{name: pip for name, (_, pip) in engines.NEEDS.items()}}  # module -> its extra
 VERSION_MARKER = "<!-- output depends on the Python version -->"
 BLOCK = re.compile(r'<div class="language-python highlight">(?!<span class="filename">)<pre>.*?</pre></div>', re.S)
 OUTPUT = re.compile(r'<div class="language-text no-copy highlight">.*?</pre></div>', re.S)
